@@ -1,0 +1,1 @@
+"""Composition root: settings, the aiohttp app factory, the ``opsbot`` CLI, the sandbox launcher."""

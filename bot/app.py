@@ -1,0 +1,220 @@
+"""The aiohttp application factory: every resource is one ``cleanup_ctx`` entry under an AppKey.
+
+Start-up order: database (refuses an unmigrated schema), reply books (loaded, then polled for
+changes), inbound log (group commit), platform clients and the outbox worker, housekeeping.
+Shutdown runs the same list backwards, draining work that outlived its request first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings, WechatAccountSettings
+from channels.wechat.account import WechatAccount
+from channels.wechat.callback import WechatCallback
+from channels.wechat.client import WechatClient, WechatQrIssuer
+from channels.wechat.outbound import WechatSender
+from handlers.books import ReplyBooks
+from handlers.channel_codes import ChannelCodes
+from handlers.delivery import DeliveryWorker
+from handlers.inbound import InboundProcessor
+from storage import inbound
+from storage.db import create_engine
+from storage.followers import FollowerReader
+from storage.inbound import InboundLog
+from storage.migrate import ensure_current
+from storage.models import utcnow
+from storage.outbox import Outbox
+from storage.tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+BOOKS = web.AppKey("books", ReplyBooks)
+INBOUND_LOG = web.AppKey("inbound_log", InboundLog)
+PROCESSOR = web.AppKey("processor", InboundProcessor)
+OUTBOX = web.AppKey("outbox", Outbox)
+WORKER = web.AppKey("worker", DeliveryWorker)
+WECHAT_CLIENTS = web.AppKey("wechat_clients", dict[str, WechatClient])
+
+PRUNE_EVERY_SECONDS = 600
+
+
+def wechat_account(name: str, s: WechatAccountSettings) -> WechatAccount:
+    """The adapter's view of one account's settings (secrets unwrapped only here)."""
+    return WechatAccount(
+        name=name,
+        app_id=s.app_id,
+        secret=s.secret.get(),
+        token=s.token.get(),
+        encoding_aes_key=s.encoding_aes_key.get() if s.encoding_aes_key else None,
+        mode=s.mode,
+        api_base=s.api_base,
+        original_id=s.original_id,
+        token_endpoint=s.token_endpoint,
+    )
+
+
+def process_owner() -> str:
+    """A name for this process in leases (host, pid and a random part)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.Application:
+    """Build the bot's application. With ``engine`` given, the caller owns (and disposes) it."""
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app[SETTINGS] = settings
+    owned = engine is None
+    engine = engine or create_engine(
+        settings.database.url,
+        echo=settings.database.echo,
+        sqlite_synchronous=settings.database.sqlite_synchronous,
+    )
+    app[ENGINE] = engine
+    owner = process_owner()
+    accounts = [wechat_account(name, s) for name, s in settings.wechat.items()]
+
+    books = ReplyBooks(engine, [a.name for a in accounts])
+    outbox = Outbox(engine, owner=owner, lease_seconds=settings.delivery.lease_seconds)
+    inbound_log = InboundLog(engine, followup_delay=settings.delivery.followup_delay_seconds)
+    processor = InboundProcessor(
+        books,
+        inbound_log,
+        FollowerReader(engine).get,
+        deadline_seconds=settings.server.reply_deadline_seconds,
+    )
+    app[BOOKS], app[OUTBOX], app[INBOUND_LOG], app[PROCESSOR] = (
+        books,
+        outbox,
+        inbound_log,
+        processor,
+    )
+    callback = WechatCallback(
+        accounts,
+        processor,
+        timestamp_window=settings.server.timestamp_window_seconds,
+        max_body_bytes=settings.server.max_body_bytes,
+    )
+    app.add_routes(callback.routes())
+    app.router.add_get("/healthz", _health)
+
+    app.cleanup_ctx.append(_database(engine, owned))
+    app.cleanup_ctx.append(_reply_books(books, settings.server.config_poll_seconds))
+    app.cleanup_ctx.append(_inbound(inbound_log, processor))
+    app.cleanup_ctx.append(_delivery(settings, accounts, owner))
+    app.cleanup_ctx.append(_housekeeping(engine, settings.database.dedupe_retention_hours))
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+Context = Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _database(engine: AsyncEngine, owned: bool) -> Context:
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await ensure_current(engine)
+        yield
+        if owned:
+            await engine.dispose()
+
+    return ctx
+
+
+def _reply_books(books: ReplyBooks, interval: float) -> Context:
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await books.refresh()
+        task = asyncio.create_task(books.poll(interval), name="reply-books")
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return ctx
+
+
+def _inbound(inbound_log: InboundLog, processor: InboundProcessor) -> Context:
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await inbound_log.start()
+        yield
+        await processor.drain()
+        await inbound_log.stop()
+
+    return ctx
+
+
+def _delivery(settings: Settings, accounts: list[WechatAccount], owner: str) -> Context:
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        engine = app[ENGINE]
+        async with aiohttp.ClientSession() as session:
+            store = TokenStore(engine)
+            clients = {
+                a.name: WechatClient(
+                    a, session, store, owner=owner, timeout=settings.delivery.api_timeout_seconds
+                )
+                for a in accounts
+            }
+            worker = DeliveryWorker(
+                app[OUTBOX],
+                {"wechat": WechatSender(clients)},
+                max_attempts=settings.delivery.max_attempts,
+                poll_seconds=settings.delivery.poll_seconds,
+            )
+            app[WECHAT_CLIENTS], app[WORKER] = clients, worker
+            app[INBOUND_LOG].on_outbox = _wake_later(worker)
+            codes = ChannelCodes(engine, {n: WechatQrIssuer(c) for n, c in clients.items()})
+            tasks = [
+                asyncio.create_task(worker.run(), name="delivery"),
+                asyncio.create_task(codes.run(settings.server.config_poll_seconds), name="qr"),
+            ]
+            yield
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    return ctx
+
+
+def _wake_later(worker: DeliveryWorker) -> Callable[[float], None]:
+    def wake(delay: float) -> None:
+        asyncio.get_running_loop().call_later(delay, worker.wake)
+
+    return wake
+
+
+def _housekeeping(engine: AsyncEngine, retention_hours: int) -> Context:
+    async def prune_forever() -> None:
+        while True:
+            try:
+                removed = await inbound.prune(engine, utcnow() - timedelta(hours=retention_hours))
+                if removed:
+                    log.info("forgot %d dedupe keys older than %d h", removed, retention_hours)
+            except Exception:
+                log.exception("pruning dedupe keys failed; will retry")
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(prune_forever(), name="housekeeping")
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return ctx

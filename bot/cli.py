@@ -1,0 +1,170 @@
+"""The ``opsbot`` command line.
+
+    opsbot serve               run the bot (and, on the embedded default, the sandbox platforms)
+    opsbot db upgrade          create or migrate the database schema
+    opsbot import FILE         load reply configuration (YAML or TOML); --if-empty, --check
+    opsbot export [FILE]       write the reply configuration back out
+    opsbot sandbox             run only the platform fakes
+    opsbot chat                be a customer of an Official Account in the sandbox
+
+Every command takes ``--config FILE`` (or ``OPSBOT_CONFIG``); without one the embedded default
+(``bot/demo/opsbot.toml``) is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+from handlers.config import ConfigError
+from storage.migrate import SchemaNotReady
+
+log = logging.getLogger("opsbot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"opsbot: settings: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        result: int = asyncio.run(args.run(settings, args))
+        return result
+    except (SchemaNotReady, ConfigError) as exc:
+        print(f"opsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    parser = argparse.ArgumentParser(prog="opsbot", description="Private-domain operations bot.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the bot")
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", parents=[common], help="migrate to the latest schema")
+    upgrade.set_defaults(run=_db_upgrade)
+
+    imp = commands.add_parser("import", parents=[common], help="load reply configuration")
+    imp.add_argument("file", help="a .yaml, .yml or .toml file")
+    imp.add_argument("--if-empty", action="store_true", help="only if no configuration is stored")
+    imp.add_argument("--check", action="store_true", help="validate only, write nothing")
+    imp.set_defaults(run=_import)
+
+    exp = commands.add_parser("export", parents=[common], help="write reply configuration")
+    exp.add_argument("file", nargs="?", help="output file (.yaml or .toml); default: stdout")
+    exp.add_argument("--format", choices=("yaml", "toml"), help="format for stdout (default yaml)")
+    exp.add_argument("--account", action="append", help="only these accounts (repeatable)")
+    exp.set_defaults(run=_export)
+
+    sandbox = commands.add_parser("sandbox", parents=[common], help="run the platform fakes only")
+    sandbox.set_defaults(run=_sandbox)
+
+    chat = commands.add_parser("chat", parents=[common], help="be a customer in the sandbox")
+    chat.add_argument("--account", help="Official Account name (default: the first configured)")
+    chat.add_argument("--openid", help="act as this customer (default: a new one)")
+    chat.add_argument("--wait", type=float, default=3.0,
+                      help="seconds to keep listening after the input ends")  # fmt: skip
+    chat.set_defaults(run=_chat)
+    return parser
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    await serve(settings)
+    return 0
+
+
+async def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import create_engine
+    from storage.migrate import current_revision, upgrade
+
+    engine = create_engine(settings.database.url)
+    try:
+        await upgrade(engine)
+        print(f"database schema at revision {await current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.config_file import has_configuration, import_configs, parse, read_file
+    from storage.db import create_engine
+    from storage.migrate import ensure_current
+
+    configs = parse(read_file(args.file), settings)
+    if args.check:
+        print(f"{args.file} is valid ({', '.join(c.account for c in configs)})")
+        return 0
+    engine = create_engine(settings.database.url)
+    try:
+        await ensure_current(engine)
+        if args.if_empty and await has_configuration(engine):
+            print("configuration already stored; nothing imported (--if-empty)")
+            return 0
+        for report in await import_configs(engine, configs):
+            print(
+                f"{report.account}: {report.rules} keyword rules, {report.channels} channels "
+                f"imported (revision {report.revision})"
+            )
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.config_file import dump, export_configs, file_format
+    from storage.db import create_engine
+    from storage.migrate import ensure_current
+
+    fmt = file_format(args.file) if args.file else (args.format or "yaml")
+    accounts = args.account or list(settings.wechat)
+    engine = create_engine(settings.database.url)
+    try:
+        await ensure_current(engine)
+        text = dump(await export_configs(engine, accounts), fmt)
+    finally:
+        await engine.dispose()
+    if args.file:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"wrote {args.file}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.serve import serve_sandbox_only
+
+    await serve_sandbox_only(settings)
+    return 0
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+
+    return await run_chat(settings, account=args.account, openid=args.openid, linger=args.wait)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

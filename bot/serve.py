@@ -1,0 +1,104 @@
+"""``opsbot serve`` and ``opsbot sandbox``: run the apps until Ctrl+C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.settings import Settings
+from channels.wechat.sandbox import FakeAccount, create_fake_app
+
+log = logging.getLogger(__name__)
+
+
+def bot_url(settings: Settings) -> str:
+    s = settings.server
+    return (s.public_url or f"http://{s.host}:{s.port}").rstrip("/")
+
+
+def sandbox_url(settings: Settings) -> str:
+    return f"http://{settings.sandbox.host}:{settings.sandbox.port}"
+
+
+def fake_accounts(settings: Settings) -> list[FakeAccount]:
+    """The sandbox's copy of each account, calling back into this bot."""
+    return [
+        FakeAccount(
+            name=name,
+            app_id=a.app_id,
+            secret=a.secret.get(),
+            token=a.token.get(),
+            encoding_aes_key=a.encoding_aes_key.get() if a.encoding_aes_key else "",
+            mode=a.mode,
+            original_id=a.original_id or f"gh_{name}",
+            callback_url=f"{bot_url(settings)}/wechat/{name}",
+        )
+        for name, a in settings.wechat.items()
+    ]
+
+
+async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings) -> None:
+    runners = []
+    try:
+        if settings.sandbox.enabled:
+            fake = create_fake_app(
+                fake_accounts(settings), callback_timeout=settings.sandbox.callback_timeout_seconds
+            )
+            runners.append(await _start(fake, settings.sandbox.host, settings.sandbox.port))
+            for name, account in settings.wechat.items():
+                if not account.api_base.startswith(sandbox_url(settings)):
+                    log.warning("sandbox is on, but account %s calls %s", name, account.api_base)
+        runners.append(await _start(create_app(settings), settings.server.host, settings.server.port))
+        print(_banner(settings), flush=True)
+        await _until_stopped()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
+
+
+async def serve_sandbox_only(settings: Settings) -> None:
+    fake = create_fake_app(
+        fake_accounts(settings), callback_timeout=settings.sandbox.callback_timeout_seconds
+    )
+    runner = await _start(fake, settings.sandbox.host, settings.sandbox.port)
+    print(f"sandbox platforms on {sandbox_url(settings)}; callbacks go to {bot_url(settings)}")
+    try:
+        await _until_stopped()
+    finally:
+        await runner.cleanup()
+
+
+def _banner(settings: Settings) -> str:
+    lines = [f"opsbot is serving on http://{settings.server.host}:{settings.server.port}"]
+    for name in settings.wechat:
+        lines.append(f"  Official Account {name!r} callback URL: {bot_url(settings)}/wechat/{name}")
+    if settings.sandbox.enabled:
+        lines += [
+            f"  sandbox WeChat (fake API and customers): {sandbox_url(settings)}",
+            "",
+            "Be a customer, in another terminal:  .venv/bin/opsbot chat",
+            "  then try: /follow spring_campaign, 价格, /click MENU_ABOUT, 帮助",
+        ]
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)

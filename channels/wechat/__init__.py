@@ -1,0 +1,1 @@
+"""WeChat Official Account adapter: callback route, passive replies, async API client."""

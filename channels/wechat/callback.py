@@ -1,0 +1,164 @@
+"""The Official Account callback: ``GET`` and ``POST /wechat/{account}``.
+
+Order of checks for a POST: known account, timestamp inside the window, ``signature``, body size,
+message mode, XML safety, ``msg_signature`` and decryption (AES modes), addressee, then decoding.
+Anything refused gets a 4xx with a short reason, is logged, and changes nothing. A failure to store
+the event answers 503 so that WeChat retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from channels.wechat.account import WechatAccount
+from channels.wechat.decode import decode_event, replies_to_message
+from channels.wechat.passive import render_passive
+from channels.wechat.verify import (
+    CallbackRejected,
+    Envelope,
+    check_signature,
+    check_timestamp,
+    parse_xml,
+)
+from handlers.events import Inbound
+from handlers.messages import Message
+
+log = logging.getLogger(__name__)
+
+SUCCESS = "success"
+
+
+class InboundHandler(Protocol):
+    async def handle(self, event: Inbound, started: float | None = None) -> Message | None: ...
+
+
+class _Account:
+    __slots__ = ("config", "envelope")
+
+    def __init__(self, config: WechatAccount) -> None:
+        self.config = config
+        self.envelope = (
+            Envelope(config.token, config.encoding_aes_key, config.app_id)
+            if config.encoding_aes_key
+            else None
+        )
+
+
+class WechatCallback:
+    def __init__(
+        self,
+        accounts: Sequence[WechatAccount],
+        handler: InboundHandler,
+        *,
+        timestamp_window: int,
+        max_body_bytes: int,
+    ) -> None:
+        self._accounts = {a.name: _Account(a) for a in accounts}
+        self._handler = handler
+        self._window = timestamp_window
+        self._max_body = max_body_bytes
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/wechat/{account}", self.verify_url),
+            web.post("/wechat/{account}", self.receive),
+        ]
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        """URL verification: echo ``echostr`` when the signature is right."""
+        try:
+            account = self._account(request)
+            query = request.query
+            timestamp, nonce = _required(query, "timestamp"), _required(query, "nonce")
+            echostr = _required(query, "echostr")
+            check_timestamp(timestamp, self._window)
+            check_signature(query.get("signature"), account.config.token, timestamp, nonce)
+        except CallbackRejected as exc:
+            return _refuse(request, exc)
+        log.info("URL verification of %s answered", account.config.name)
+        return web.Response(text=echostr)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        started = time.monotonic()
+        try:
+            account = self._account(request)
+            query = request.query
+            timestamp, nonce = _required(query, "timestamp"), _required(query, "nonce")
+            check_timestamp(timestamp, self._window)
+            check_signature(query.get("signature"), account.config.token, timestamp, nonce)
+            body = await self._body(request)
+            encrypted = query.get("encrypt_type", "raw").lower() == "aes"
+            if not encrypted and account.config.mode == "safe":
+                raise CallbackRejected(400, "the account is in safe mode: plaintext is refused")
+            outer = parse_xml(body)
+            if encrypted:
+                if account.envelope is None:
+                    raise CallbackRejected(400, "encrypted message, but no EncodingAESKey is set")
+                sealed = outer.get("Encrypt")
+                if not isinstance(sealed, str) or not sealed:
+                    raise CallbackRejected(400, "encrypted message without <Encrypt>")
+                fields = parse_xml(
+                    account.envelope.open(sealed, query.get("msg_signature"), timestamp, nonce)
+                )
+            else:
+                fields = outer
+            original_id = account.config.original_id
+            if original_id and fields.get("ToUserName") != original_id:
+                raise CallbackRejected(403, "the message is addressed to another account")
+            event = decode_event(account.config.name, fields)
+        except CallbackRejected as exc:
+            return _refuse(request, exc)
+        try:
+            reply = await self._handler.handle(event, started)
+        except Exception:
+            log.exception(
+                "%s %s could not be handled; WeChat will retry", event.account, event.dedupe_key
+            )
+            return web.Response(status=503, text="temporarily unavailable")
+        if reply is None:
+            return web.Response(text=SUCCESS)
+        xml = render_passive(
+            reply,
+            to_user=event.user,
+            from_user=str(fields["ToUserName"]),
+            create_time=int(time.time()),
+            to_message=replies_to_message(event),
+        )
+        if encrypted and account.envelope is not None:
+            xml = account.envelope.seal(xml, nonce)
+        return web.Response(body=xml.encode(), content_type="application/xml")
+
+    def _account(self, request: web.Request) -> _Account:
+        account = self._accounts.get(request.match_info["account"])
+        if account is None:
+            raise CallbackRejected(404, "no such account")
+        return account
+
+    async def _body(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > self._max_body:
+            raise CallbackRejected(413, f"body larger than {self._max_body} bytes")
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise CallbackRejected(413, f"body larger than {self._max_body} bytes") from None
+
+
+def _required(query: MultiMapping[str], name: str) -> str:
+    value: str | None = query.get(name)
+    if not value:
+        raise CallbackRejected(400, f"missing query parameter {name}")
+    return value
+
+
+def _refuse(request: web.Request, exc: CallbackRejected) -> web.Response:
+    log.warning(
+        "refused %s %s from %s: %d %s",
+        request.method, request.path, request.remote, exc.status, exc.reason,
+    )  # fmt: skip
+    return web.Response(status=exc.status, text=exc.reason)

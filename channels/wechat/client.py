@@ -1,0 +1,215 @@
+"""Async client of the Official Account server API (platform-facts.md §2), on aiohttp.
+
+- The access token comes from :class:`channels.tokens.SharedToken` (database-shared).
+- A call refused with 40001 / 40014 / 42001 discards the token, refreshes it and is repeated
+  once; a second refusal raises :class:`TokenRejected` (never a loop).
+- Every request has a timeout. Network failures and ``errcode`` values are mapped once, here,
+  to the exceptions of ``channels.errors``; callers never see an ``errcode``.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from channels.errors import (
+    OutcomeUnknown,
+    PlatformRejected,
+    PlatformUnavailable,
+    RateLimited,
+    RecipientUnreachable,
+    TokenRejected,
+)
+from channels.tokens import SharedToken, TokenStorePort
+from channels.wechat.account import WechatAccount
+
+log = logging.getLogger(__name__)
+
+TOKEN_REFUSED = frozenset({40001, 40014, 42001})
+RECIPIENT_UNREACHABLE = frozenset({40003, 43004, 43101, 45015, 45047, 48002})
+RATE_LIMITED = {45009: None, 45011: 60.0}  # daily quota (until reset), per-minute quota
+SYSTEM_BUSY = -1
+
+
+def raise_for_errcode(payload: dict[str, Any]) -> None:
+    """Raise the exception for a non-zero ``errcode`` (absent means success)."""
+    code = payload.get("errcode", 0)
+    if not isinstance(code, int) or code == 0:
+        return
+    message = str(payload.get("errmsg", ""))
+    if code == SYSTEM_BUSY:
+        raise PlatformUnavailable(f"system busy: {message}")
+    if code in RATE_LIMITED:
+        raise RateLimited(f"{code}: {message}", RATE_LIMITED[code])
+    if code in TOKEN_REFUSED:
+        raise TokenRejected(code, message)
+    if code in RECIPIENT_UNREACHABLE:
+        raise RecipientUnreachable(code, message)
+    raise PlatformRejected(code, message)
+
+
+class WechatClient:
+    def __init__(
+        self,
+        account: WechatAccount,
+        session: aiohttp.ClientSession,
+        store: TokenStorePort,
+        *,
+        owner: str,
+        timeout: float = 10.0,
+    ) -> None:
+        self.account = account
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0))
+        self.token = SharedToken(f"wechat:{account.name}", store, self._fetch_token, owner=owner)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        form: Callable[[], aiohttp.FormData] | None = None,
+    ) -> dict[str, Any]:
+        """Call an API with the access token; refresh it and repeat once if it is refused."""
+        for attempt in (1, 2):
+            token = await self.token.get()
+            query = {**(params or {}), "access_token": token}
+            payload = await self._request(method, path, query, json, form() if form else None)
+            code = payload.get("errcode", 0)
+            if code in TOKEN_REFUSED and attempt == 1:
+                log.info(
+                    "%s: token refused (%s) on %s; refreshing once", self.account.name, code, path
+                )
+                await self.token.discard(token)
+                continue
+            raise_for_errcode(payload)
+            return payload
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        a = self.account
+        if a.token_endpoint == "classic":  # noqa: S105 - an endpoint name
+            params = {"grant_type": "client_credential", "appid": a.app_id, "secret": a.secret}
+            payload = await self._request("GET", "/cgi-bin/token", params, None, None)
+        else:
+            body = {"grant_type": "client_credential", "appid": a.app_id, "secret": a.secret,
+                    "force_refresh": False}  # fmt: skip
+            payload = await self._request("POST", "/cgi-bin/stable_token", None, body, None)
+        if payload.get("errcode", 0) in TOKEN_REFUSED:  # here it means a wrong app secret
+            raise PlatformRejected(int(payload["errcode"]), str(payload.get("errmsg", "")))
+        raise_for_errcode(payload)
+        token = payload.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise PlatformRejected(0, "the token endpoint answered without an access_token")
+        return token, int(payload.get("expires_in", 7200))
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        json: Any,
+        data: aiohttp.FormData | None,
+    ) -> dict[str, Any]:
+        url = self.account.api_base.rstrip("/") + path
+        where = f"{method} {path}"  # never the query: it carries the token or the secret
+        try:
+            async with self._session.request(
+                method, url, params=params, json=json, data=data, timeout=self._timeout
+            ) as resp:
+                body = await resp.read()
+                status = resp.status
+        except aiohttp.ConnectionTimeoutError:
+            raise PlatformUnavailable(f"{where}: connection timed out") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise PlatformUnavailable(f"{where}: cannot connect ({exc.os_error})") from None
+        except TimeoutError:
+            raise OutcomeUnknown(f"{where}: no answer within {self._timeout.total} s") from None
+        except aiohttp.ClientError as exc:
+            raise OutcomeUnknown(f"{where}: {type(exc).__name__}") from None
+        if status >= 500:
+            raise OutcomeUnknown(f"{where}: HTTP {status}")
+        try:
+            payload = jsonlib.loads(body)
+        except ValueError:
+            raise PlatformUnavailable(f"{where}: HTTP {status}, not JSON") from None
+        if not isinstance(payload, dict):
+            raise PlatformUnavailable(f"{where}: HTTP {status}, unexpected JSON")
+        return payload
+
+    # The API calls opsbot makes. Each returns the platform's JSON answer.
+
+    async def send_custom_message(self, openid: str, msgtype: str, body: dict[str, Any]) -> None:
+        await self.call(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            json={"touser": openid, "msgtype": msgtype, msgtype: body},
+        )
+
+    async def user_info(self, openid: str) -> dict[str, Any]:
+        return await self.call(
+            "GET", "/cgi-bin/user/info", params={"openid": openid, "lang": "zh_CN"}
+        )
+
+    async def create_qrcode(
+        self, scene: str, *, expire_seconds: int | None = None
+    ) -> dict[str, Any]:
+        """A string-scene QR code: temporary when ``expire_seconds`` is given, else permanent."""
+        body: dict[str, Any] = {
+            "action_name": "QR_STR_SCENE" if expire_seconds else "QR_LIMIT_STR_SCENE",
+            "action_info": {"scene": {"scene_str": scene}},
+        }
+        if expire_seconds:
+            body["expire_seconds"] = expire_seconds
+        return await self.call("POST", "/cgi-bin/qrcode/create", json=body)
+
+    async def upload_media(self, kind: str, filename: str, content: bytes) -> dict[str, Any]:
+        """A temporary media file (3 days); returns ``{"type", "media_id", "created_at"}``."""
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("media", content, filename=filename)
+            return data
+
+        return await self.call("POST", "/cgi-bin/media/upload", params={"type": kind}, form=form)
+
+    async def create_menu(self, buttons: list[dict[str, Any]]) -> None:
+        await self.call("POST", "/cgi-bin/menu/create", json={"button": buttons})
+
+    async def get_menu(self) -> dict[str, Any]:
+        return await self.call("GET", "/cgi-bin/menu/get")
+
+    async def mass_send(
+        self, openids: list[str], msgtype: str, body: dict[str, Any], *, client_msg_id: str
+    ) -> dict[str, Any]:
+        """Send to a list of followers (2 to 10,000); ``client_msg_id`` makes it idempotent."""
+        return await self.call(
+            "POST",
+            "/cgi-bin/message/mass/send",
+            json={
+                "touser": openids,
+                "msgtype": msgtype,
+                msgtype: body,
+                "clientmsgid": client_msg_id,
+            },
+        )
+
+
+class WechatQrIssuer:
+    """Channel QR codes of one account: permanent codes with a string scene (§2.4)."""
+
+    def __init__(self, client: WechatClient) -> None:
+        self._client = client
+
+    async def channel_qr(self, scene: str) -> tuple[str, str]:
+        answer = await self._client.create_qrcode(scene)
+        ticket, url = answer.get("ticket"), answer.get("url")
+        if not isinstance(ticket, str) or not isinstance(url, str):
+            raise PlatformRejected(0, "qrcode/create answered without ticket and url")
+        return ticket, url

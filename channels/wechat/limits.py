@@ -1,0 +1,35 @@
+"""Platform limits the WeChat adapter enforces before it sends (platform-facts.md §1.7, §2.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.messages import Message, News, TransferToAgent
+
+# Passive news replies: 1 article when answering a customer's message, 8 for events.
+PASSIVE_NEWS_TO_MESSAGE = 1
+PASSIVE_NEWS_TO_EVENT = 8
+# Customer-service news messages carry exactly one article.
+CUSTOM_NEWS_ARTICLES = 1
+
+
+def reply_problems(messages: Sequence[Message], *, answers_message: bool) -> list[tuple[int, str]]:
+    """What the platform would refuse or cut in a reply, as (message index, problem) pairs.
+
+    The first message goes back passively; the next ones go out as customer-service messages.
+    """
+    problems = []
+    for i, message in enumerate(messages):
+        if i == 0 and isinstance(message, News):
+            limit = PASSIVE_NEWS_TO_MESSAGE if answers_message else PASSIVE_NEWS_TO_EVENT
+            if len(message.articles) > limit:
+                scene = "answering a message" if answers_message else "answering an event"
+                problems.append((i, f"a passive reply {scene} shows at most {limit} news "
+                                    f"article(s); this one has {len(message.articles)}"))  # fmt: skip
+        elif i > 0 and isinstance(message, News) and len(message.articles) > CUSTOM_NEWS_ARTICLES:
+            problems.append((i, f"messages after the first go out as customer-service messages, "
+                                f"which carry {CUSTOM_NEWS_ARTICLES} news article; this one has "
+                                f"{len(message.articles)}"))  # fmt: skip
+        elif i > 0 and isinstance(message, TransferToAgent):
+            problems.append((i, "a hand-over to customer service can only be the first message"))
+    return problems

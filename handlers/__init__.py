@@ -1,0 +1,1 @@
+"""Platform-neutral product behaviour: reply rules, follow and menu replies, delivery."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, repositories, Alembic migrations and the durable outbox."""

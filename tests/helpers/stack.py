@@ -1,0 +1,197 @@
+"""The whole system on loopback: the bot's real app and the fake WeChat platform, each on its own
+port, configured through a real settings file. The fake plays the customers (signed, encrypted
+callbacks) and records every API call the bot makes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer, unused_port
+from sqlalchemy import select
+
+from bot.app import ENGINE, create_app
+from bot.config_file import import_configs, parse
+from bot.settings import Settings, load_settings
+from channels.wechat.sandbox import (
+    FAKE_STATE,
+    FakeAccount,
+    FakeCustomer,
+    FakePlatform,
+    build_callback,
+    create_fake_app,
+)
+from storage.models import OutboxRow
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TOKEN = "opsbottest"
+APP_ID = "wx00000000test01"
+ORIGINAL_ID = "gh_0000test0001"
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    app: web.Application
+    bot_url: str
+    platform: FakePlatform
+    fake_accounts: dict[str, FakeAccount]
+    http: aiohttp.ClientSession
+
+    @property
+    def account(self) -> FakeAccount:
+        return next(iter(self.fake_accounts.values()))
+
+    def customer(self, openid: str, account: str | None = None) -> FakeCustomer:
+        return FakeCustomer(self.platform, account or self.account.name, openid)
+
+    def seen(self, openid: str, account: str | None = None) -> list[dict[str, Any]]:
+        """What the customer saw, in order: (via, message) of each outgoing timeline entry."""
+        entries = self.platform.timeline(account or self.account.name, openid)
+        return [{"via": e["via"], **e["message"]} for e in entries if e["direction"] == "out"]
+
+    def calls(self, path: str) -> list[Any]:
+        """The API calls the bot made to ``path``, as the fake recorded them."""
+        return self.platform.calls_to(path)
+
+    async def post_callback(
+        self,
+        inner_xml: str,
+        *,
+        account: FakeAccount | None = None,
+        timestamp: int | None = None,
+        nonce: str = "nonce42",
+        query: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        path: str | None = None,
+    ) -> tuple[int, bytes]:
+        """POST a callback built exactly as WeChat builds it (or with parts replaced)."""
+        account = account or self.account
+        built_query, built_body = build_callback(
+            account, inner_xml, timestamp=timestamp or int(time.time()), nonce=nonce
+        )
+        url = self.bot_url + (path or f"/wechat/{account.name}")
+        async with self.http.post(
+            url, params={**built_query, **(query or {})}, data=body if body is not None else built_body
+        ) as resp:
+            return resp.status, await resp.read()
+
+    async def outbox_rows(self) -> list[Any]:
+        async with self.app[ENGINE].connect() as conn:
+            return list((await conn.execute(select(OutboxRow.__table__).order_by(OutboxRow.id))).all())
+
+    async def until(self, check: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0) -> None:
+        """Wait for ``check`` to hold (delivery happens in the background)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if isinstance(result, Awaitable):
+                result = await result
+            if result:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(0.02)
+
+
+def settings_file(
+    tmp_path: Path,
+    db_url: str,
+    bot_port: int,
+    fake_port: int,
+    modes: Mapping[str, str],
+    extra: str = "",
+) -> Path:
+    accounts = "".join(
+        f"""
+[wechat.{name}]
+app_id = "{APP_ID}{i}"
+secret = "secret-{name}"
+token = "{TOKEN}"
+encoding_aes_key = "{AES_KEY}"
+mode = "{mode}"
+api_base = "http://127.0.0.1:{fake_port}"
+original_id = "{ORIGINAL_ID}{i}"
+token_endpoint = "classic"
+"""
+        for i, (name, mode) in enumerate(modes.items())
+    )
+    path = tmp_path / "opsbot.toml"
+    path.write_text(
+        f"""
+[server]
+host = "127.0.0.1"
+port = {bot_port}
+config_poll_seconds = 0.2
+
+[database]
+url = "{db_url}"
+
+[delivery]
+followup_delay_seconds = 0.2
+poll_seconds = 0.05
+api_timeout_seconds = 3.0
+{extra}
+{accounts}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@asynccontextmanager
+async def running_stack(
+    tmp_path: Path,
+    db_url: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    modes: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    callback_timeout: float = 5.0,
+) -> AsyncIterator[Stack]:
+    """Start the fake platform and the bot; ``config`` is imported first (``{account: {...}}``)."""
+    modes = modes or {"demo": "safe"}
+    bot_port, fake_port = unused_port(), unused_port()
+    settings = load_settings(
+        settings_file(tmp_path, db_url, bot_port, fake_port, modes), environ=dict(env or {})
+    )
+    fake_accounts = {
+        name: FakeAccount(
+            name=name,
+            app_id=a.app_id,
+            secret=a.secret.get(),
+            token=a.token.get(),
+            encoding_aes_key=AES_KEY,
+            mode=a.mode,
+            original_id=a.original_id,
+            callback_url=f"http://127.0.0.1:{bot_port}/wechat/{name}",
+        )
+        for name, a in settings.wechat.items()
+    }
+    fake_app = create_fake_app(list(fake_accounts.values()), callback_timeout=callback_timeout)
+    fake = TestServer(fake_app, host="127.0.0.1", port=fake_port)
+    await fake.start_server()
+    app = create_app(settings)
+    bot = TestServer(app, host="127.0.0.1", port=bot_port)
+    try:
+        if config:
+            from storage.db import create_engine
+
+            engine = create_engine(db_url)
+            try:
+                await import_configs(engine, parse({"accounts": dict(config)}, settings))
+            finally:
+                await engine.dispose()
+        await bot.start_server()
+        async with aiohttp.ClientSession() as http:
+            yield Stack(settings, app, f"http://127.0.0.1:{bot_port}", fake_app[FAKE_STATE],
+                        fake_accounts, http)  # fmt: skip
+    finally:
+        await bot.close()
+        await fake.close()

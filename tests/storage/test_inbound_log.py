@@ -1,0 +1,131 @@
+"""The inbound log: one durable record per callback, retries answered with the stored reply."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import create_engine
+from storage.inbound import FollowerChange, InboundLog, InboundRecord
+from storage.models import FollowerRow, InboundEventRow, KeywordHitRow, OutboxRow
+
+
+@pytest.fixture
+async def log(engine: AsyncEngine) -> AsyncIterator[InboundLog]:
+    log = InboundLog(engine, followup_delay=0.0)
+    await log.start()
+    yield log
+    await log.stop()
+
+
+def record(key: str, reply: str | None = "hi", **kw: object) -> InboundRecord:
+    return InboundRecord(
+        "wechat", "demo", key, "o1", {"text": reply} if reply else None, **kw  # type: ignore[arg-type]
+    )
+
+
+async def rows(engine: AsyncEngine, model: type) -> list:  # type: ignore[type-arg]
+    async with engine.connect() as conn:
+        return list((await conn.execute(select(model.__table__))).all())
+
+
+async def test_first_record_claims_and_a_retry_gets_the_stored_reply(
+    engine: AsyncEngine, log: InboundLog
+) -> None:
+    first = await log.submit(record("m:1", "第一次", followups=[{"text": "第二条"}]))
+    retry = await log.submit(record("m:1", "a different reply that must not win"))
+    assert (first.first, first.reply) == (True, {"text": "第一次"})
+    assert (retry.first, retry.reply) == (False, {"text": "第一次"})
+    assert len(await rows(engine, OutboxRow)) == 1  # the follow-up is queued once
+
+
+async def test_retries_in_one_batch_are_handled_once(engine: AsyncEngine, log: InboundLog) -> None:
+    outcomes = await asyncio.gather(
+        *(log.submit(record("m:2", f"reply {i}", followups=[{"text": "x"}])) for i in range(5))
+    )
+    assert [o.first for o in outcomes] == [True, False, False, False, False]
+    assert {o.reply["text"] for o in outcomes if o.reply} == {"reply 0"}
+    assert len(await rows(engine, OutboxRow)) == 1
+    assert len(await rows(engine, InboundEventRow)) == 1
+
+
+async def test_two_processes_on_one_database_handle_a_callback_once(db_url: str) -> None:
+    engines = [create_engine(db_url), create_engine(db_url)]
+    logs = [InboundLog(e, followup_delay=0.0) for e in engines]
+    try:
+        for log in logs:
+            await log.start()
+        outcomes = await asyncio.gather(
+            *(logs[i % 2].submit(record(f"m:{n}", f"from {i % 2}", followups=[{"text": "f"}]))
+              for n in range(20) for i in range(2))
+        )  # fmt: skip
+        for n in range(20):
+            pair = outcomes[2 * n : 2 * n + 2]
+            assert sorted(o.first for o in pair) == [False, True]
+            assert pair[0].reply == pair[1].reply
+        assert len(await rows(engines[0], OutboxRow)) == 20
+    finally:
+        for log in logs:
+            await log.stop()
+        for e in engines:
+            await e.dispose()
+
+
+async def test_followers_are_tracked(engine: AsyncEngine, log: InboundLog) -> None:
+    follow = FollowerChange("o1", True, channel="spring", followed=True, interacted=True)
+    await log.submit(record("e:follow", follower=follow))
+    await log.submit(
+        record("e:scan", follower=FollowerChange("o1", True, channel="store", interacted=True))
+    )
+    await log.submit(record("e:bye", None, follower=FollowerChange("o1", False, unfollowed=True)))
+    (row,) = await rows(engine, FollowerRow)
+    assert row.first_channel == "spring"
+    assert row.last_channel == "store"
+    assert row.subscribed is False or row.subscribed == 0
+    assert row.subscribed_at is not None and row.unsubscribed_at is not None
+    assert row.last_interaction_at is not None
+
+
+async def test_follow_and_unfollow_in_one_batch_keep_the_last_state(
+    engine: AsyncEngine, log: InboundLog
+) -> None:
+    await asyncio.gather(
+        log.submit(record("e:a", follower=FollowerChange("o2", True, channel="c", followed=True))),
+        log.submit(record("e:b", None, follower=FollowerChange("o2", False, unfollowed=True))),
+    )
+    (row,) = await rows(engine, FollowerRow)
+    assert not row.subscribed
+    assert row.first_channel == "c"
+
+
+async def test_keyword_hits_are_counted_per_rule_and_day(engine: AsyncEngine, log: InboundLog) -> None:
+    await asyncio.gather(*(log.submit(record(f"m:{i}", hit_rule=7)) for i in range(3)))
+    await log.submit(record("m:9", hit_rule=8))
+    hits = {(r.rule_id, r.hits) for r in await rows(engine, KeywordHitRow)}
+    assert hits == {(7, 3), (8, 1)}
+
+
+async def test_a_late_record_sends_its_reply_through_the_outbox(
+    engine: AsyncEngine, log: InboundLog
+) -> None:
+    late = record("m:late", "迟到的回复", followups=[{"text": "第二条"}])
+    late.late = True
+    outcome = await log.submit(late)
+    assert outcome == outcome.__class__(True, None)
+    queued = sorted(await rows(engine, OutboxRow), key=lambda r: r.id)
+    assert [r.message for r in queued] == [{"text": "迟到的回复"}, {"text": "第二条"}]
+    retry = await log.submit(record("m:late"))
+    assert retry.reply is None  # the retry must not repeat what the outbox will send
+
+
+async def test_a_record_that_breaks_its_batch_fails_alone(engine: AsyncEngine, log: InboundLog) -> None:
+    good = [log.submit(record(f"m:{i}")) for i in range(3)]
+    bad = log.submit(record("m:" + "x" * 300))  # longer than the key column on PostgreSQL
+    results = await asyncio.gather(*good, bad, return_exceptions=True)
+    assert all(not isinstance(r, BaseException) and r.first for r in results[:3])
+    if engine.dialect.name == "postgresql":
+        assert isinstance(results[3], Exception)
