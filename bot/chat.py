@@ -76,7 +76,9 @@ def render(entry: dict[str, Any]) -> str:
 
 
 class _Chat:
-    def __init__(self, session: aiohttp.ClientSession, base: str, account: str, openid: str) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, base: str, account: str, openid: str
+    ) -> None:
         self.session = session
         self.user_url = f"{base}/sandbox/{account}/users/{openid}"
         self.menu_url = f"{base}/sandbox/{account}/menu"
@@ -142,7 +144,9 @@ class _Chat:
         return True
 
 
-async def run_chat(settings: Settings, *, account: str | None, openid: str | None, linger: float) -> int:
+async def run_chat(
+    settings: Settings, *, account: str | None, openid: str | None, linger: float
+) -> int:
     if not settings.wechat:
         print("opsbot chat: no Official Account is configured", file=sys.stderr)
         return 2

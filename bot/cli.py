@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_commands.add_parser("upgrade", parents=[common], help="migrate to the latest schema")
+    upgrade = db_commands.add_parser(
+        "upgrade", parents=[common], help="migrate to the latest schema"
+    )
     upgrade.set_defaults(run=_db_upgrade)
 
     imp = commands.add_parser("import", parents=[common], help="load reply configuration")
@@ -146,7 +148,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     if args.file:
-        Path(args.file).write_text(text, encoding="utf-8")
+        await asyncio.to_thread(Path(args.file).write_text, text, encoding="utf-8")
         print(f"wrote {args.file}")
     else:
         sys.stdout.write(text)

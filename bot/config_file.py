@@ -31,7 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.settings import Settings
 from channels.wechat.limits import reply_problems
 from handlers.books import load_config, save_config
-from handlers.config import AccountConfig, ConfigError, account_config_from_dict, account_config_to_dict
+from handlers.config import (
+    AccountConfig,
+    ConfigError,
+    account_config_from_dict,
+    account_config_to_dict,
+)
 from handlers.messages import message_from_dict
 from handlers.replies import check_templates
 from storage import config_repo
@@ -79,7 +84,9 @@ def parse(data: Any, settings: Settings) -> list[AccountConfig]:
     for name, section in accounts.items():
         if name not in settings.wechat:
             known = ", ".join(settings.wechat) or "none"
-            raise ConfigError(f"accounts.{name}", f"no such account in the settings (known: {known})")
+            raise ConfigError(
+                f"accounts.{name}", f"no such account in the settings (known: {known})"
+            )
         config = account_config_from_dict(name, section, f"accounts.{name}.")
         _check_platform(config, f"accounts.{name}.")
         try:
@@ -94,7 +101,10 @@ def _check_platform(config: AccountConfig, where: str) -> None:
     replies: list[tuple[str, Sequence[dict[str, Any]], bool]] = [
         ("default_follow_reply", config.default_follow_reply, False),
         ("no_match_reply", config.no_match_reply, True),
-        *((f"channels[{i}].follow_reply", c.follow_reply, False) for i, c in enumerate(config.channels)),
+        *(
+            (f"channels[{i}].follow_reply", c.follow_reply, False)
+            for i, c in enumerate(config.channels)
+        ),
         *((f"keyword_rules[{i}].reply", r.reply, True) for i, r in enumerate(config.keyword_rules)),
         *((f"menu_replies.{k}", v, False) for k, v in config.menu_replies.items()),
     ]
@@ -107,7 +117,9 @@ def _check_platform(config: AccountConfig, where: str) -> None:
             raise ConfigError(f"{where}{path}[{index}]", problem)
 
 
-async def import_configs(engine: AsyncEngine, configs: Sequence[AccountConfig]) -> list[ImportReport]:
+async def import_configs(
+    engine: AsyncEngine, configs: Sequence[AccountConfig]
+) -> list[ImportReport]:
     reports = []
     for config in configs:
         revision = await save_config(engine, config)

@@ -69,7 +69,9 @@ async def serve(settings: Settings) -> None:
             for name, account in settings.wechat.items():
                 if not account.api_base.startswith(sandbox_url(settings)):
                     log.warning("sandbox is on, but account %s calls %s", name, account.api_base)
-        runners.append(await _start(create_app(settings), settings.server.host, settings.server.port))
+        runners.append(
+            await _start(create_app(settings), settings.server.host, settings.server.port)
+        )
         print(_banner(settings), flush=True)
         await _until_stopped()
     finally:

@@ -141,7 +141,9 @@ async def channels_without_qr(engine: AsyncEngine) -> list[tuple[str, str]]:
         return [(account, name) for account, name in rows]
 
 
-async def set_channel_qr(engine: AsyncEngine, account: str, name: str, ticket: str, url: str) -> bool:
+async def set_channel_qr(
+    engine: AsyncEngine, account: str, name: str, ticket: str, url: str
+) -> bool:
     """Store a channel's QR code unless another process stored one first."""
     channels = table_of(ChannelRow)
     async with engine.begin() as conn:

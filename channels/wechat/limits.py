@@ -24,11 +24,12 @@ def reply_problems(messages: Sequence[Message], *, answers_message: bool) -> lis
             limit = PASSIVE_NEWS_TO_MESSAGE if answers_message else PASSIVE_NEWS_TO_EVENT
             if len(message.articles) > limit:
                 scene = "answering a message" if answers_message else "answering an event"
+                count = len(message.articles)
                 problems.append((i, f"a passive reply {scene} shows at most {limit} news "
-                                    f"article(s); this one has {len(message.articles)}"))  # fmt: skip
+                                    f"article(s); this one has {count}"))  # fmt: skip
         elif i > 0 and isinstance(message, News) and len(message.articles) > CUSTOM_NEWS_ARTICLES:
-            problems.append((i, f"messages after the first go out as customer-service messages, "
-                                f"which carry {CUSTOM_NEWS_ARTICLES} news article; this one has "
+            problems.append((i, f"later messages go out as customer-service messages, which "
+                                f"carry {CUSTOM_NEWS_ARTICLES} news article; this one has "
                                 f"{len(message.articles)}"))  # fmt: skip
         elif i > 0 and isinstance(message, TransferToAgent):
             problems.append((i, "a hand-over to customer service can only be the first message"))

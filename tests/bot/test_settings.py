@@ -84,7 +84,9 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
          "encoding_aes_key is required in safe mode"),
     ],
 )  # fmt: skip
-def test_bad_settings_name_the_setting(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+def test_bad_settings_name_the_setting(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
         load_settings(write(tmp_path, text), environ=env)
 

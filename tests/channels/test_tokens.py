@@ -46,7 +46,10 @@ async def test_a_discarded_token_is_replaced_once_for_everyone(db_url: str) -> N
     platform = Platform(delay=0.01)
     engines = [create_engine(db_url), create_engine(db_url)]
     try:
-        a, b = (SharedToken("k", TokenStore(e), platform.fetch, owner=f"p{i}") for i, e in enumerate(engines))
+        a, b = (
+            SharedToken("k", TokenStore(e), platform.fetch, owner=f"p{i}")
+            for i, e in enumerate(engines)
+        )
         assert await a.get() == "token-1"
         assert await b.get() == "token-1"
         await a.discard("token-1")

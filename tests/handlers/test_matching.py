@@ -38,9 +38,7 @@ def test_full_width_and_case_are_normalized_for_exact_and_contains() -> None:
 
 
 def test_higher_priority_wins_over_an_earlier_rule() -> None:
-    index = KeywordIndex(
-        [rule(1, ("contains", "价")), rule(2, ("contains", "价格"), priority=5)]
-    )
+    index = KeywordIndex([rule(1, ("contains", "价")), rule(2, ("contains", "价格"), priority=5)])
     assert index.match("价格多少") == 2
 
 

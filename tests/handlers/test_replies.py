@@ -28,7 +28,12 @@ CONFIG = {
     ],
     "keyword_rules": [
         {"name": "price", "keywords": [{"exact": "价格"}], "reply": [{"text": "99元"}]},
-        {"name": "off", "enabled": False, "keywords": [{"contains": "价"}], "reply": [{"text": "x"}]},
+        {
+            "name": "off",
+            "enabled": False,
+            "keywords": [{"contains": "价"}],
+            "reply": [{"text": "x"}],
+        },
         {
             "name": "broken-at-runtime",
             "keywords": [{"exact": "坏"}],
@@ -68,7 +73,9 @@ async def test_disabled_rules_do_not_answer_and_no_match_is_off_by_default() -> 
 async def test_no_match_reply_when_configured() -> None:
     b = book(no_match_reply=[{"text": "没听懂"}])
     assert (await decide(b, ev(TextReceived, text="?"), no_follower)).messages == [Text("没听懂")]
-    assert (await decide(b, ev(MediaReceived, kind="image"), no_follower)).messages == [Text("没听懂")]
+    assert (await decide(b, ev(MediaReceived, kind="image"), no_follower)).messages == [
+        Text("没听懂")
+    ]
 
 
 async def test_follow_through_a_channel_gets_its_three_replies_in_order() -> None:

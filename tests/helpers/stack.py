@@ -79,17 +79,23 @@ class Stack:
         )
         url = self.bot_url + (path or f"/wechat/{account.name}")
         async with self.http.post(
-            url, params={**built_query, **(query or {})}, data=body if body is not None else built_body
+            url,
+            params={**built_query, **(query or {})},
+            data=body if body is not None else built_body,
         ) as resp:
             return resp.status, await resp.read()
 
     async def outbox_rows(self) -> list[Any]:
         async with self.app[ENGINE].connect() as conn:
-            return list((await conn.execute(select(OutboxRow.__table__).order_by(OutboxRow.id))).all())
+            return list(
+                (await conn.execute(select(OutboxRow.__table__).order_by(OutboxRow.id))).all()
+            )
 
-    async def until(self, check: Callable[[], Awaitable[bool] | bool], timeout: float = 5.0) -> None:
+    async def until(
+        self, check: Callable[[], Awaitable[bool] | bool], within: float = 10.0
+    ) -> None:
         """Wait for ``check`` to hold (delivery happens in the background)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             result = check()
             if isinstance(result, Awaitable):

@@ -24,7 +24,12 @@ async def log(engine: AsyncEngine) -> AsyncIterator[InboundLog]:
 
 def record(key: str, reply: str | None = "hi", **kw: object) -> InboundRecord:
     return InboundRecord(
-        "wechat", "demo", key, "o1", {"text": reply} if reply else None, **kw  # type: ignore[arg-type]
+        "wechat",
+        "demo",
+        key,
+        "o1",
+        {"text": reply} if reply else None,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -102,7 +107,9 @@ async def test_follow_and_unfollow_in_one_batch_keep_the_last_state(
     assert row.first_channel == "c"
 
 
-async def test_keyword_hits_are_counted_per_rule_and_day(engine: AsyncEngine, log: InboundLog) -> None:
+async def test_keyword_hits_are_counted_per_rule_and_day(
+    engine: AsyncEngine, log: InboundLog
+) -> None:
     await asyncio.gather(*(log.submit(record(f"m:{i}", hit_rule=7)) for i in range(3)))
     await log.submit(record("m:9", hit_rule=8))
     hits = {(r.rule_id, r.hits) for r in await rows(engine, KeywordHitRow)}
@@ -122,7 +129,9 @@ async def test_a_late_record_sends_its_reply_through_the_outbox(
     assert retry.reply is None  # the retry must not repeat what the outbox will send
 
 
-async def test_a_record_that_breaks_its_batch_fails_alone(engine: AsyncEngine, log: InboundLog) -> None:
+async def test_a_record_that_breaks_its_batch_fails_alone(
+    engine: AsyncEngine, log: InboundLog
+) -> None:
     good = [log.submit(record(f"m:{i}")) for i in range(3)]
     bad = log.submit(record("m:" + "x" * 300))  # longer than the key column on PostgreSQL
     results = await asyncio.gather(*good, bad, return_exceptions=True)

@@ -64,7 +64,9 @@ async def test_two_processes_never_claim_the_same_message(db_url: str) -> None:
             await e.dispose()
 
 
-async def test_a_dead_process_claim_is_released_but_its_send_is_in_doubt(engine: AsyncEngine) -> None:
+async def test_a_dead_process_claim_is_released_but_its_send_is_in_doubt(
+    engine: AsyncEngine,
+) -> None:
     box = outbox(engine, "dead")
     await box.add("wechat", "demo", "alice", [{"text": "claimed only"}])
     await box.add("wechat", "demo", "bob", [{"text": "was being sent"}])
