@@ -112,7 +112,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
 
     app.cleanup_ctx.append(_database(engine, owned))
     app.cleanup_ctx.append(_reply_books(books, settings.server.config_poll_seconds))
-    app.cleanup_ctx.append(_inbound(inbound_log, processor))
+    app.cleanup_ctx.append(_inbound(inbound_log))
     app.cleanup_ctx.append(_delivery(settings, accounts, owner))
     app.cleanup_ctx.append(_housekeeping(engine, settings.database.dedupe_retention_hours))
     return app
@@ -148,12 +148,11 @@ def _reply_books(books: ReplyBooks, interval: float) -> Context:
     return ctx
 
 
-def _inbound(inbound_log: InboundLog, processor: InboundProcessor) -> Context:
+def _inbound(inbound_log: InboundLog) -> Context:
     @contextlib.asynccontextmanager
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         await inbound_log.start()
         yield
-        await processor.drain()
         await inbound_log.stop()
 
     return ctx

@@ -90,6 +90,8 @@ class _Chat:
             data = await resp.json(content_type=None)
         if resp.status >= 400:
             print(f"（沙箱）{data.get('error', resp.status)}", flush=True)
+        elif (data.get("reply") or {}).get("MsgType") == "transfer_customer_service":
+            print("公众号（被动回复）> （消息已转给人工客服）", flush=True)
 
     async def show_menu(self) -> None:
         async with self.session.get(self.menu_url) as resp:

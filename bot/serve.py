@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -14,6 +15,8 @@ from bot.settings import Settings
 from channels.wechat.sandbox import FakeAccount, create_fake_app
 
 log = logging.getLogger(__name__)
+
+GC_THRESHOLD = 20_000
 
 
 def bot_url(settings: Settings) -> str:
@@ -40,6 +43,16 @@ def fake_accounts(settings: Settings) -> list[FakeAccount]:
         )
         for name, a in settings.wechat.items()
     ]
+
+
+def tune_gc() -> None:
+    """After start-up: move what was loaded (compiled replies, keyword index, modules) out of the
+    collector's way, and collect young objects less often. Request garbage is freed by reference
+    counting; with the defaults the collector kept re-walking the loaded objects under load
+    (measured with ``make bench``)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
 
 
 async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
@@ -72,6 +85,7 @@ async def serve(settings: Settings) -> None:
         runners.append(
             await _start(create_app(settings), settings.server.host, settings.server.port)
         )
+        tune_gc()
         print(_banner(settings), flush=True)
         await _until_stopped()
     finally:

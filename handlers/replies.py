@@ -8,6 +8,7 @@ event from memory. The follower is read from the database only for replies whose
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -214,8 +215,14 @@ def _with_values(message: Message, values: Mapping[str, str]) -> Message:
     return changed
 
 
-async def decide(book: AccountReplies, event: Inbound, lookup: FollowerLookup) -> Decision:
-    """The messages that answer ``event`` (first passive, the rest through the API)."""
+async def decide(
+    book: AccountReplies, event: Inbound, lookup: FollowerLookup, budget: float | None = None
+) -> Decision:
+    """The messages that answer ``event`` (first passive, the rest through the API).
+
+    The stored follower is read only for templates that use it, and only for up to ``budget``
+    seconds; past that the reply is rendered from what the event itself says.
+    """
     reply: CompiledReply | None = None
     hit: int | None = None
     channel: str | None = None
@@ -237,7 +244,7 @@ async def decide(book: AccountReplies, event: Inbound, lookup: FollowerLookup) -
         change = FollowerChange(event.user, subscribed=False, unfollowed=True)
     if reply is None:
         return Decision([], change, hit)
-    context = await _context(book, event, reply.names, channel, lookup)
+    context = await _context(book, event, reply.names, channel, lookup, budget)
     return Decision(reply.render(context), change, hit)
 
 
@@ -247,15 +254,17 @@ async def _context(
     names: frozenset[str],
     channel: str | None,
     lookup: FollowerLookup,
+    budget: float | None,
 ) -> dict[str, Any]:
     context: dict[str, Any] = {}
     if not names:
         return context
-    stored = (
-        await lookup(event.account, event.user)
-        if "follower" in names or ("channel" in names and channel is None)
-        else None
-    )
+    stored = None
+    if "follower" in names or ("channel" in names and channel is None):
+        try:
+            stored = await asyncio.wait_for(lookup(event.account, event.user), budget)
+        except TimeoutError:
+            log.warning("follower %s not read in time; replying without it", event.user)
     if channel is None and stored is not None:
         channel = stored.get("last_channel") or stored.get("first_channel")
     if "channel" in names:

@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import upsert
+from storage.batch_sql import Insert, Plan, SelectIn, driver_for
 from storage.models import FollowerRow, InboundEventRow, KeywordHitRow, OutboxRow, table_of, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 400
+SWEEP_SECONDS = 0.05
+# A follower's last interaction is rewritten at most this often per process: it only has to be
+# accurate enough for the platform's 48-hour customer-service window.
+TOUCH_SECONDS = 60.0
+TOUCH_MEMORY = 100_000
 
 _events = table_of(InboundEventRow)
 _followers = table_of(FollowerRow)
@@ -48,11 +54,22 @@ class FollowerChange:
     unfollowed: bool = False
     interacted: bool = False  # opens the customer-service window
 
+    @property
+    def touch_only(self) -> bool:
+        """Only says the follower interacted (the usual case: a message, a click)."""
+        return self.subscribed and not (self.channel or self.followed or self.unfollowed)
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     first: bool  # this record was new; False when a retry had been handled already
     reply: dict[str, Any] | None  # the passive reply to answer with (the stored one for a retry)
+    # Not committed by the record's answer-by time: answer without a reply; once committed, the
+    # reply goes out through the platform API (the outbox).
+    late: bool = False
+
+
+LATE = Outcome(first=False, reply=None, late=True)
 
 
 @dataclass(slots=True, eq=False)
@@ -65,8 +82,10 @@ class InboundRecord:
     followups: list[dict[str, Any]] = field(default_factory=list)
     follower: FollowerChange | None = None
     hit_rule: int | None = None
-    # Set by the request when it stopped waiting and answered without a passive reply: the
-    # reply must then go out through the platform API like a follow-up.
+    # time.monotonic() by which the request must answer; past it the record is marked late.
+    answer_by: float | None = None
+    # Set once the request answered without the passive reply: the reply must then go out
+    # through the platform API like a follow-up.
     late: bool = False
 
 
@@ -78,9 +97,11 @@ class InboundLog:
         engine: AsyncEngine,
         *,
         followup_delay: float,
+        synchronous: str = "NORMAL",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._engine = engine
+        self._driver = driver_for(engine, synchronous)
         self._followup_delay = timedelta(seconds=followup_delay)
         self._clock = clock
         self._queue: deque[tuple[InboundRecord, asyncio.Future[Outcome]]] = deque()
@@ -90,17 +111,31 @@ class InboundLog:
         self.records = 0
         # Told, after a commit that queued outbox messages, in how many seconds the first is due.
         self.on_outbox: Callable[[float], None] | None = None
+        self._touched: dict[tuple[str, str], float] = {}  # follower -> monotonic time written
+        self._waiting: deque[tuple[InboundRecord, asyncio.Future[Outcome]]] = deque()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbound-log")
+        self._sweeper = asyncio.create_task(self._sweep(), name="inbound-deadlines")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         if self._task is not None:
             while self._queue:
                 await self._write(self._take())
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        await self._driver.close()
+        if self.batches:
+            log.info(
+                "inbound log: %d records in %d commits (%.1f per commit)",
+                self.records, self.batches, self.records / self.batches,
+            )  # fmt: skip
 
     def submit(self, record: InboundRecord) -> asyncio.Future[Outcome]:
         """Queue a record; the future resolves when its batch is committed."""
@@ -108,8 +143,27 @@ class InboundLog:
             raise RuntimeError("InboundLog.start() was not called")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((record, future))
+        if record.answer_by is not None:
+            self._waiting.append((record, future))
         self._wakeup.set()
         return future
+
+    async def _sweep(self) -> None:
+        """Resolve the futures of records still uncommitted at their answer-by time as late.
+
+        One periodic pass for all requests instead of a timer each; requests share one deadline
+        length, so the waiting line is in deadline order."""
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            now = time.monotonic()
+            while self._waiting:
+                record, future = self._waiting[0]
+                if not future.done():
+                    if record.answer_by is not None and record.answer_by > now:
+                        break
+                    record.late = True
+                    future.set_result(LATE)
+                self._waiting.popleft()
 
     async def _run(self) -> None:
         while True:
@@ -124,10 +178,14 @@ class InboundLog:
 
     async def _write(self, batch: list[tuple[InboundRecord, asyncio.Future[Outcome]]]) -> None:
         records = [r for r, _ in batch]
+        # Decided here, on the event loop, not in the writer's thread.
+        touch = {id(r) for r in records if self._needs_write(r)}
         try:
-            async with self._engine.begin() as conn:
-                outcomes = await self._apply(conn, records)
+            outcomes = await self._driver.run(lambda: self._plan(records, touch))
         except Exception as exc:
+            for r in records:
+                if r.follower is not None:
+                    self._touched.pop((r.account, r.follower.openid), None)
             if len(batch) > 1:  # find the one record that breaks the batch; keep the others
                 log.warning("inbound batch of %d failed (%s); writing one by one", len(batch), exc)
                 for item in batch:
@@ -151,32 +209,33 @@ class InboundLog:
         if late:
             await self._send_late(late)
 
-    async def _apply(
-        self, conn: AsyncConnection, records: Sequence[InboundRecord]
-    ) -> list[Outcome]:
+    def _plan(self, records: Sequence[InboundRecord], touch: set[int]) -> Plan[list[Outcome]]:
         now = self._clock()
         # The first record of each key in the batch claims it; later ones are retries.
         firsts: dict[tuple[str, str], InboundRecord] = {}
         for r in records:
             firsts.setdefault((r.account, r.dedupe_key), r)
-        rows = [
-            {
-                "account": r.account,
-                "dedupe_key": r.dedupe_key,
-                "reply": None if r.late else r.reply,
-                "created_at": now,
-            }
-            for r in firsts.values()
-        ]
-        insert = upsert(_events, conn).on_conflict_do_nothing(
-            index_elements=["account", "dedupe_key"]
+        returned = yield Insert(
+            _events,
+            ("account", "dedupe_key", "reply", "created_at"),
+            [(r.account, r.dedupe_key, None if r.late else r.reply, now) for r in firsts.values()],
+            on_conflict="(account, dedupe_key) DO NOTHING",
+            returning=("account", "dedupe_key"),
         )
-        result = await conn.execute(insert.returning(_events.c.account, _events.c.dedupe_key), rows)
-        fresh = {(a, k) for a, k in result}
+        fresh = {(account, key) for account, key in returned}
+        stored: dict[tuple[str, str], dict[str, Any] | None] = {}
+        retried: dict[str, list[str]] = {}
+        for account, key in firsts:
+            if (account, key) not in fresh:
+                retried.setdefault(account, []).append(key)
+        for account, keys in retried.items():
+            rows = yield SelectIn(
+                _events, ("dedupe_key", "reply"), {"account": account}, "dedupe_key", keys
+            )
+            stored.update({(account, key): reply for key, reply in rows})
         new = [r for key, r in firsts.items() if key in fresh]
         if new:
-            await self._apply_effects(conn, new, now)
-        stored = await _stored_replies(conn, [r for key, r in firsts.items() if key not in fresh])
+            yield from self._effects(new, touch, now)
         stored.update({(r.account, r.dedupe_key): None if r.late else r.reply for r in new})
         return [
             Outcome(firsts[key] is r and key in fresh, stored.get(key))
@@ -184,31 +243,12 @@ class InboundLog:
             for key in [(r.account, r.dedupe_key)]
         ]
 
-    async def _apply_effects(
-        self, conn: AsyncConnection, records: Sequence[InboundRecord], now: datetime
-    ) -> None:
-        followers = _merge_followers(records, now)
+    def _effects(
+        self, records: Sequence[InboundRecord], touch: set[int], now: datetime
+    ) -> Plan[None]:
+        followers = _merge_followers([r for r in records if id(r) in touch], now)
         if followers:
-            ins = upsert(_followers, conn)
-            stmt = ins.on_conflict_do_update(
-                index_elements=["account", "openid"],
-                set_={
-                    "subscribed": ins.excluded.subscribed,
-                    "last_channel": func.coalesce(
-                        ins.excluded.last_channel, _followers.c.last_channel
-                    ),
-                    "subscribed_at": func.coalesce(
-                        ins.excluded.subscribed_at, _followers.c.subscribed_at
-                    ),
-                    "unsubscribed_at": func.coalesce(
-                        ins.excluded.unsubscribed_at, _followers.c.unsubscribed_at
-                    ),
-                    "last_interaction_at": func.coalesce(
-                        ins.excluded.last_interaction_at, _followers.c.last_interaction_at
-                    ),
-                },
-            )
-            await conn.execute(stmt, followers)
+            yield Insert(_followers, FOLLOWER_COLUMNS, followers, on_conflict=FOLLOWER_UPSERT)
         outbox = []
         for r in records:
             messages = ([r.reply] if r.late and r.reply is not None else []) + r.followups
@@ -216,23 +256,35 @@ class InboundLog:
                 delay = timedelta(0) if r.late and index == 0 else self._followup_delay
                 outbox.append(_outbox_row(r, message, now + delay, now))
         if outbox:
-            await conn.execute(_outbox.insert(), outbox)
+            yield Insert(_outbox, OUTBOX_COLUMNS, outbox)
         hits = _merge_hits(records, now.date())
         if hits:
-            ins = upsert(_hits, conn)
-            stmt = ins.on_conflict_do_update(
-                index_elements=["account", "rule_id", "day"],
-                set_={"hits": _hits.c.hits + ins.excluded.hits},
+            yield Insert(
+                _hits, ("account", "rule_id", "day", "hits"), hits, on_conflict=HITS_UPSERT
             )
-            await conn.execute(stmt, hits)
+
+    def _needs_write(self, record: InboundRecord) -> bool:
+        change = record.follower
+        if change is None:
+            return False
+        key = (record.account, change.openid)
+        now = time.monotonic()
+        if change.touch_only and now - self._touched.get(key, -TOUCH_SECONDS) < TOUCH_SECONDS:
+            return False
+        self._touched.pop(key, None)  # re-insert at the end: the dict is kept in touch order
+        self._touched[key] = now
+        if len(self._touched) > TOUCH_MEMORY:
+            del self._touched[next(iter(self._touched))]
+        return True
 
     async def _send_late(self, records: list[InboundRecord]) -> None:
         """Move passive replies the requests gave up on into the outbox."""
         now = self._clock()
         try:
             async with self._engine.begin() as conn:
+                rows = [_outbox_row(r, r.reply or {}, now, now) for r in records]
                 await conn.execute(
-                    _outbox.insert(), [_outbox_row(r, r.reply or {}, now, now) for r in records]
+                    _outbox.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows]
                 )
                 for r in records:
                     await conn.execute(
@@ -247,83 +299,59 @@ class InboundLog:
             self.on_outbox(0.0)
 
 
+OUTBOX_COLUMNS = ("platform", "account", "recipient", "message", "origin", "status",
+                  "available_at", "attempts", "created_at")  # fmt: skip
+FOLLOWER_COLUMNS = (
+    "account", "openid", "first_channel", "last_channel", "subscribed", "subscribed_at",
+    "unsubscribed_at", "last_interaction_at", "created_at",
+)  # fmt: skip
+# A follower keeps its first channel; each later event updates what it says something about.
+FOLLOWER_UPSERT = "(account, openid) DO UPDATE SET subscribed = excluded.subscribed, " + ", ".join(
+    f"{c} = COALESCE(excluded.{c}, followers.{c})"
+    for c in ("last_channel", "subscribed_at", "unsubscribed_at", "last_interaction_at")
+)
+HITS_UPSERT = "(account, rule_id, day) DO UPDATE SET hits = keyword_hits.hits + excluded.hits"
+
+
 def _outbox_row(
     r: InboundRecord, message: dict[str, Any], available_at: datetime, now: datetime
-) -> dict[str, Any]:
-    return {
-        "platform": r.platform,
-        "account": r.account,
-        "recipient": r.recipient,
-        "message": message,
-        "origin": r.dedupe_key,
-        "status": "pending",
-        "available_at": available_at,
-        "attempts": 0,
-        "created_at": now,
-    }
+) -> tuple[Any, ...]:
+    return (r.platform, r.account, r.recipient, message, r.dedupe_key, "pending", available_at,
+            0, now)  # fmt: skip
 
 
-async def _stored_replies(
-    conn: AsyncConnection, records: Sequence[InboundRecord]
-) -> dict[tuple[str, str], dict[str, Any] | None]:
-    found: dict[tuple[str, str], dict[str, Any] | None] = {}
-    by_account: dict[str, list[str]] = {}
-    for r in records:
-        by_account.setdefault(r.account, []).append(r.dedupe_key)
-    for account, keys in by_account.items():
-        rows = await conn.execute(
-            select(_events.c.dedupe_key, _events.c.reply).where(
-                _events.c.account == account, _events.c.dedupe_key.in_(keys)
-            )
-        )
-        for key, reply in rows:
-            found[(account, key)] = reply
-    return found
-
-
-def _merge_followers(records: Sequence[InboundRecord], now: datetime) -> list[dict[str, Any]]:
-    """One row per follower (PostgreSQL refuses to upsert the same row twice in a statement)."""
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
+def _merge_followers(records: Sequence[InboundRecord], now: datetime) -> list[tuple[Any, ...]]:
+    """One row per follower, in FOLLOWER_COLUMNS order (PostgreSQL refuses to upsert the same row
+    twice in one statement); later events of the batch override earlier ones."""
+    merged: dict[tuple[str, str], list[Any]] = {}
     for r in records:
         change = r.follower
         if change is None:
             continue
         row = merged.setdefault(
             (r.account, change.openid),
-            {
-                "account": r.account,
-                "openid": change.openid,
-                "first_channel": None,
-                "last_channel": None,
-                "subscribed": change.subscribed,
-                "subscribed_at": None,
-                "unsubscribed_at": None,
-                "last_interaction_at": None,
-                "created_at": now,
-            },
+            [r.account, change.openid, None, None, change.subscribed, None, None, None, now],
         )
-        row["subscribed"] = change.subscribed
+        row[4] = change.subscribed
         if change.channel is not None:
-            row["last_channel"] = change.channel
-            if change.followed and row["first_channel"] is None:
-                row["first_channel"] = change.channel
+            row[3] = change.channel
+            if change.followed and row[2] is None:
+                row[2] = change.channel
         if change.followed:
-            row["subscribed_at"] = now
+            row[5] = now
         if change.unfollowed:
-            row["unsubscribed_at"] = now
+            row[6] = now
         if change.interacted:
-            row["last_interaction_at"] = now
-    return list(merged.values())
+            row[7] = now
+    return [tuple(row) for row in merged.values()]
 
 
-def _merge_hits(records: Sequence[InboundRecord], day: date) -> list[dict[str, Any]]:
+def _merge_hits(records: Sequence[InboundRecord], day: date) -> list[tuple[Any, ...]]:
     counts: dict[tuple[str, int], int] = {}
     for r in records:
         if r.hit_rule is not None:
             counts[(r.account, r.hit_rule)] = counts.get((r.account, r.hit_rule), 0) + 1
-    return [
-        {"account": a, "rule_id": rule, "day": day, "hits": n} for (a, rule), n in counts.items()
-    ]
+    return [(account, rule, day, n) for (account, rule), n in counts.items()]
 
 
 async def prune(engine: AsyncEngine, older_than: datetime) -> int:

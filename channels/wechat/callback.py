@@ -1,7 +1,8 @@
 """The Official Account callback: ``GET`` and ``POST /wechat/{account}``.
 
-Order of checks for a POST: known account, timestamp inside the window, ``signature``, body size,
-message mode, XML safety, ``msg_signature`` and decryption (AES modes), addressee, then decoding.
+Order of checks for a POST: known account, timestamp inside the window, ``signature`` (plaintext
+mode; in AES modes ``msg_signature`` covers the same and the payload), body size, message mode,
+XML safety, ``msg_signature`` and decryption (AES modes), addressee, then decoding.
 Anything refused gets a 4xx with a short reason, is logged, and changes nothing. A failure to store
 the event answers 503 so that WeChat retries.
 """
@@ -25,6 +26,7 @@ from channels.wechat.verify import (
     check_signature,
     check_timestamp,
     parse_xml,
+    sealed_message,
 )
 from handlers.events import Inbound
 from handlers.messages import Message
@@ -91,23 +93,23 @@ class WechatCallback:
             query = request.query
             timestamp, nonce = _required(query, "timestamp"), _required(query, "nonce")
             check_timestamp(timestamp, self._window)
-            check_signature(query.get("signature"), account.config.token, timestamp, nonce)
-            body = await self._body(request)
             encrypted = query.get("encrypt_type", "raw").lower() == "aes"
+            if not encrypted:  # in AES modes msg_signature covers all this and the payload
+                check_signature(query.get("signature"), account.config.token, timestamp, nonce)
+            body = await self._body(request)
             if not encrypted and account.config.mode == "safe":
                 raise CallbackRejected(400, "the account is in safe mode: plaintext is refused")
-            outer = parse_xml(body)
             if encrypted:
                 if account.envelope is None:
                     raise CallbackRejected(400, "encrypted message, but no EncodingAESKey is set")
-                sealed = outer.get("Encrypt")
+                sealed = sealed_message(body) or parse_xml(body).get("Encrypt")
                 if not isinstance(sealed, str) or not sealed:
                     raise CallbackRejected(400, "encrypted message without <Encrypt>")
                 fields = parse_xml(
                     account.envelope.open(sealed, query.get("msg_signature"), timestamp, nonce)
                 )
             else:
-                fields = outer
+                fields = parse_xml(body)
             original_id = account.config.original_id
             if original_id and fields.get("ToUserName") != original_id:
                 raise CallbackRejected(403, "the message is addressed to another account")

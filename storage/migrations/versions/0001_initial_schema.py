@@ -73,7 +73,8 @@ def upgrade() -> None:
     sa.Column('dedupe_key', sa.String(length=64), nullable=False),
     sa.Column('reply', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('account', 'dedupe_key', name=op.f('pk_inbound_events'))
+    sa.PrimaryKeyConstraint('account', 'dedupe_key', name=op.f('pk_inbound_events')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_events_created_at'), ['created_at'], unique=False)
