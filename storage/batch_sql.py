@@ -133,21 +133,20 @@ class SqliteDriver:
             where = " AND ".join(
                 [*(f"{c} = ?" for c in s.equal), f"{s.key} IN ({_marks(s.values)})"]
             )
-            sql = _select(s, where)
-            params = [*s.equal.values(), *s.values]
             converters = [_from_sqlite(s.table.c[c].type) for c in s.columns]
             return [
                 tuple(f(v) for f, v in zip(converters, row, strict=True))
-                for row in conn.execute(sql, params).fetchall()
+                for row in conn.execute(_select(s, where), [*s.equal.values(), *s.values])
             ]
         out: list[tuple[Any, ...]] = []
-        to_db = [_to_sqlite(s.table.c[c].type) for c in s.columns]
+        convert = _converters(s, _to_sqlite)
         for start in range(0, len(s.rows), SQLITE_MAX_ROWS):
             chunk = s.rows[start : start + SQLITE_MAX_ROWS]
             values = "VALUES " + ",".join([f"({_marks(s.columns)})"] * len(chunk))
-            sql = _insert(s, values)
-            params = [f(v) for row in chunk for f, v in zip(to_db, row, strict=True)]
-            out.extend(conn.execute(sql, params).fetchall())
+            flat: list[Any] = []
+            for row in chunk:
+                flat.extend(_converted(row, convert) if convert else row)
+            out.extend(conn.execute(_insert(s, values), flat).fetchall())
         return out
 
 
@@ -190,8 +189,11 @@ class PostgresDriver:
             return [tuple(f(v) for f, v in zip(converters, r, strict=True)) for r in rows]
         casts = ", ".join(f"${i + 1}::{self._type(s.table, c)}[]" for i, c in enumerate(s.columns))
         sql = _insert(s, f"SELECT * FROM unnest({casts})")  # noqa: S608 - see _insert
-        to_db = [_to_postgres(s.table.c[c].type) for c in s.columns]
-        columns = [[f(row[i]) for row in s.rows] for i, f in enumerate(to_db)]
+        convert = dict(_converters(s, _to_postgres))
+        columns = [
+            [convert[i](row[i]) for row in s.rows] if i in convert else [row[i] for row in s.rows]
+            for i in range(len(s.columns))
+        ]
         if s.returning:
             return list(await conn.fetch(sql, *columns))
         await conn.execute(sql, *columns)
@@ -224,12 +226,30 @@ def _insert(s: Insert, source: str) -> str:
     return sql
 
 
+def _converters(
+    s: Insert, pick: Callable[[Any], Callable[[Any], Any]]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(column index, converter) for the columns whose values need converting."""
+    found = [(i, pick(s.table.c[c].type)) for i, c in enumerate(s.columns)]
+    return [(i, f) for i, f in found if f is not _identity]
+
+
+def _converted(row: tuple[Any, ...], convert: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    values = list(row)
+    for i, f in convert:
+        values[i] = f(values[i])
+    return values
+
+
 def _identity(value: Any) -> Any:
     return value
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_out(value: Any) -> Any:
-    return None if value is None else json.dumps(value)
+    return None if value is None else _JSON.encode(value)
 
 
 def _json_in(value: Any) -> Any:

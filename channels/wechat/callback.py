@@ -13,9 +13,9 @@ import logging
 import time
 from collections.abc import Sequence
 from typing import Protocol
+from urllib.parse import parse_qsl
 
 from aiohttp import web
-from multidict import MultiMapping
 
 from channels.wechat.account import WechatAccount
 from channels.wechat.decode import decode_event, replies_to_message
@@ -76,7 +76,7 @@ class WechatCallback:
         """URL verification: echo ``echostr`` when the signature is right."""
         try:
             account = self._account(request)
-            query = request.query
+            query = parse_query(request.query_string)
             timestamp, nonce = _required(query, "timestamp"), _required(query, "nonce")
             echostr = _required(query, "echostr")
             check_timestamp(timestamp, self._window)
@@ -90,7 +90,7 @@ class WechatCallback:
         started = time.monotonic()
         try:
             account = self._account(request)
-            query = request.query
+            query = parse_query(request.query_string)
             timestamp, nonce = _required(query, "timestamp"), _required(query, "nonce")
             check_timestamp(timestamp, self._window)
             encrypted = query.get("encrypt_type", "raw").lower() == "aes"
@@ -151,7 +151,15 @@ class WechatCallback:
             raise CallbackRejected(413, f"body larger than {self._max_body} bytes") from None
 
 
-def _required(query: MultiMapping[str], name: str) -> str:
+def parse_query(query_string: str) -> dict[str, str]:
+    """The callback's query parameters. WeChat sends plain ``[A-Za-z0-9_-]`` values, split here
+    directly; anything percent- or plus-encoded goes through the standard parser."""
+    if "%" in query_string or "+" in query_string:
+        return dict(parse_qsl(query_string))
+    return {key: value for key, _, value in (p.partition("=") for p in query_string.split("&"))}
+
+
+def _required(query: dict[str, str], name: str) -> str:
     value: str | None = query.get(name)
     if not value:
         raise CallbackRejected(400, f"missing query parameter {name}")

@@ -56,5 +56,5 @@ def render_passive(
         raise TypeError(f"cannot render {type(message).__name__} as a passive reply")
     return (
         f"<xml>{_c('ToUserName', to_user)}{_c('FromUserName', from_user)}"
-        f"<CreateTime>{create_time}</CreateTime>{_c('MsgType', kind)}{body}</xml>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>{body}</xml>"
     )

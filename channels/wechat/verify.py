@@ -200,4 +200,6 @@ class Envelope:
 
 def cdata_safe(text: str) -> str:
     """Text to place inside CDATA: split any ``]]>`` and drop characters XML 1.0 forbids."""
+    if "]]>" not in text and _XML_FORBIDDEN.search(text) is None:
+        return text
     return _XML_FORBIDDEN.sub("", text).replace("]]>", "]]]]><![CDATA[>")
