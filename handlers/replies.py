@@ -82,6 +82,8 @@ class CompiledReply:
     name: str
     messages: tuple[CompiledMessage, ...]
     names: frozenset[str]  # the context variables its templates use
+    # The messages as they are, when none has a template (most replies): shared, not copied.
+    static: tuple[Message, ...] | None = None
 
     def render(self, context: Mapping[str, Any]) -> list[Message]:
         rendered = (m.render(context, f"{self.name}[{i}]") for i, m in enumerate(self.messages))
@@ -191,7 +193,8 @@ def _compile_reply(
                 templates[path] = template
                 names |= template.names
         compiled.append(CompiledMessage(message, templates))
-    return CompiledReply(name, tuple(compiled), frozenset(names))
+    static = None if any(m.templates for m in compiled) else tuple(m.message for m in compiled)
+    return CompiledReply(name, tuple(compiled), frozenset(names), static)
 
 
 def _templated_values(message: Message) -> list[tuple[str, str]]:
@@ -244,6 +247,8 @@ async def decide(
         change = FollowerChange(event.user, subscribed=False, unfollowed=True)
     if reply is None:
         return Decision([], change, hit)
+    if reply.static is not None:  # no templates: nothing to read or render
+        return Decision(list(reply.static), change, hit)
     context = await _context(book, event, reply.names, channel, lookup, budget)
     return Decision(reply.render(context), change, hit)
 
