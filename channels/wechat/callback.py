@@ -103,7 +103,7 @@ class WechatCallback:
                 if account.envelope is None:
                     raise CallbackRejected(400, "encrypted message, but no EncodingAESKey is set")
                 sealed = sealed_message(body) or parse_xml(body).get("Encrypt")
-                if not isinstance(sealed, str) or not sealed:
+                if not isinstance(sealed, str | bytes) or not sealed:
                     raise CallbackRejected(400, "encrypted message without <Encrypt>")
                 fields = parse_xml(
                     account.envelope.open(sealed, query.get("msg_signature"), timestamp, nonce)
@@ -125,15 +125,16 @@ class WechatCallback:
             return web.Response(status=503, text="temporarily unavailable")
         if reply is None:
             return web.Response(text=SUCCESS)
+        now = int(time.time())
         xml = render_passive(
             reply,
             to_user=event.user,
             from_user=str(fields["ToUserName"]),
-            create_time=int(time.time()),
+            create_time=now,
             to_message=replies_to_message(event),
         )
         if encrypted and account.envelope is not None:
-            xml = account.envelope.seal(xml, nonce)
+            xml = account.envelope.seal(xml, nonce, str(now))
         return web.Response(body=xml.encode(), content_type="application/xml")
 
     def _account(self, request: web.Request) -> _Account:

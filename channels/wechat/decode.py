@@ -34,6 +34,8 @@ WINDOW_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scanc
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link"})
 REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 MAX_FIELD = 4096
+# Fields that carry what a customer typed or chose; their length is checked (the rest are ids).
+FREE_TEXT = ("Content", "Recognition", "EventKey", "Title", "Description", "Url", "Label")
 
 
 def decode_event(account: str, fields: dict[str, Any]) -> Inbound:
@@ -42,7 +44,8 @@ def decode_event(account: str, fields: dict[str, Any]) -> Inbound:
         value = fields.get(name)
         if not isinstance(value, str) or not value:
             raise CallbackRejected(400, f"the message has no {name}")
-    for name, value in fields.items():
+    for name in FREE_TEXT:
+        value = fields.get(name)
         if isinstance(value, str) and len(value) > MAX_FIELD:
             raise CallbackRejected(400, f"{name} is longer than {MAX_FIELD} characters")
     user: str = fields["FromUserName"]

@@ -37,14 +37,14 @@ class CallbackRejected(Exception):
         self.reason = reason
 
 
-def signature(*parts: str) -> str:
+def signature(*parts: str | bytes) -> str:
     signer = WeChatSigner()
     signer.add_data(*parts)
     result: str = signer.signature
     return result
 
 
-def check_signature(expected: str | None, *parts: str) -> None:
+def check_signature(expected: str | None, *parts: str | bytes) -> None:
     if not expected or not hmac.compare_digest(signature(*parts).encode(), expected.encode()):
         raise CallbackRejected(403, "signature does not match")
 
@@ -58,12 +58,12 @@ def check_timestamp(timestamp: str, window: int, now: float | None = None) -> No
         raise CallbackRejected(403, "timestamp outside the accepted window (replay?)")
 
 
-def sealed_message(body: bytes) -> str | None:
+def sealed_message(body: bytes) -> bytes | None:
     """The ``<Encrypt>`` text of a safe-mode body in exactly the shape WeChat sends
     (``<xml><ToUserName/><Encrypt/></xml>``, base64 only); None for anything else, which then
     goes through :func:`parse_xml`. Nothing here can expand or escape: the pattern is strict."""
     match = _SEALED.fullmatch(body)
-    return match.group(1).decode("ascii") if match else None
+    return match.group(1) if match else None
 
 
 def parse_xml(body: bytes | str) -> dict[str, Any]:
@@ -171,10 +171,12 @@ class Envelope:
         if len(key) != 32:
             raise ValueError("EncodingAESKey must decode to 32 bytes")
         self._crypto = _Crypto(key)
-        self._token = token
+        self._token = token.encode()  # bytes go through wechatpy's signer unconverted
         self._receiver_id = receiver_id
 
-    def open(self, encrypted: str, msg_signature: str | None, timestamp: str, nonce: str) -> str:
+    def open(
+        self, encrypted: str | bytes, msg_signature: str | None, timestamp: str, nonce: str
+    ) -> str:
         """Verify ``msg_signature`` and decrypt; the plaintext must be addressed to us."""
         check_signature(msg_signature, self._token, timestamp, nonce, encrypted)
         try:
@@ -188,10 +190,10 @@ class Envelope:
     def seal(self, xml: str, nonce: str, timestamp: str | None = None) -> str:
         """Encrypt and sign a reply into the encrypted reply envelope."""
         timestamp = timestamp or str(int(time.time()))
-        encrypted = self._crypto.encrypt(xml, self._receiver_id).decode()
+        encrypted: bytes = self._crypto.encrypt(xml.encode(), self._receiver_id)
         sig = signature(self._token, timestamp, nonce, encrypted)
         return (
-            f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+            f"<xml><Encrypt><![CDATA[{encrypted.decode()}]]></Encrypt>"
             f"<MsgSignature><![CDATA[{sig}]]></MsgSignature>"
             f"<TimeStamp>{timestamp}</TimeStamp>"
             f"<Nonce><![CDATA[{cdata_safe(nonce)}]]></Nonce></xml>"
