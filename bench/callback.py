@@ -40,8 +40,11 @@ AES_KEY = "BenchKey0123456789abcdefghijklmnopqrstuvwxy"
 APP_ID = "wxbench0000000001"
 ORIGINAL_ID = "gh_bench0000001"
 # Three messages, answered through the three kinds of keyword (contains, exact, regex).
-MESSAGES = (("请问会员价格是多少", "会员 ¥99/月"), ("查看套餐", "套餐：基础版、专业版"),
-            ("订单 20261121001", "正在查询订单"))  # fmt: skip
+MESSAGES = (
+    ("请问会员价格是多少", "会员 ¥99/月"),
+    ("查看套餐", "套餐：基础版、专业版"),
+    ("订单 20261121001", "正在查询订单"),
+)
 OPENIDS = 1000
 
 
@@ -64,26 +67,40 @@ class Result:
 
 def account(port: int) -> FakeAccount:
     return FakeAccount(
-        name="bench", app_id=APP_ID, secret="bench-secret", token=TOKEN,
-        encoding_aes_key=AES_KEY, mode="safe", original_id=ORIGINAL_ID,
+        name="bench",
+        app_id=APP_ID,
+        secret="bench-secret",
+        token=TOKEN,
+        encoding_aes_key=AES_KEY,
+        mode="safe",
+        original_id=ORIGINAL_ID,
         callback_url=f"http://127.0.0.1:{port}/wechat/bench",
-    )  # fmt: skip
+    )
 
 
 def rules(count: int) -> list[dict[str, Any]]:
     """``count`` keyword rules: three that answer the benchmark messages, the rest filler of all
     three kinds that the messages do not match."""
     targets = [
-        {"name": "member-price", "keywords": [{"contains": "会员价格"}],
-         "reply": [{"text": MESSAGES[0][1]}]},
+        {
+            "name": "member-price",
+            "keywords": [{"contains": "会员价格"}],
+            "reply": [{"text": MESSAGES[0][1]}],
+        },
         {"name": "plans", "keywords": [{"exact": "查看套餐"}], "reply": [{"text": MESSAGES[1][1]}]},
-        {"name": "order", "keywords": [{"regex": r"^订单\s*\d{6,}$"}],
-         "reply": [{"text": MESSAGES[2][1]}]},
-    ]  # fmt: skip
+        {
+            "name": "order",
+            "keywords": [{"regex": r"^订单\s*\d{6,}$"}],
+            "reply": [{"text": MESSAGES[2][1]}],
+        },
+    ]
     filler = []
     for i in range(count - len(targets)):
-        kind, text = [("contains", f"关键词{i}号"), ("exact", f"产品{i}"),
-                      ("regex", rf"^编号{i}-\d+$")][i % 3]  # fmt: skip
+        kind, text = [
+            ("contains", f"关键词{i}号"),
+            ("exact", f"产品{i}"),
+            ("regex", rf"^编号{i}-\d+$"),
+        ][i % 3]
         filler.append(
             {"name": f"rule-{i}", "keywords": [{kind: text}], "reply": [{"text": f"答复{i}"}]}
         )
@@ -145,11 +162,26 @@ def wrk(
     port: int, requests: Path, *, seconds: int, connections: int, offset: int = 0
 ) -> dict[str, Any]:
     out = subprocess.run(
-        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-s", str(HERE / "requests.lua"), f"http://127.0.0.1:{port}", "--", str(requests),
-         str(offset)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(HERE / "requests.lua"),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(requests),
+            str(offset),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return parse_wrk(out)
 
 
@@ -180,8 +212,13 @@ def parse_wrk(out: str) -> dict[str, Any]:
 
 def measure(name: str, port: int, requests: Path, load: Load) -> Result:
     warm = wrk(port, requests, seconds=load.warmup, connections=load.connections)
-    run = wrk(port, requests, seconds=load.seconds, connections=load.connections,
-              offset=warm["requests"] + load.connections)  # fmt: skip
+    run = wrk(
+        port,
+        requests,
+        seconds=load.seconds,
+        connections=load.connections,
+        offset=warm["requests"] + load.connections,
+    )
     return Result(name, run["rps"], run["p50"], run["p99"], run["requests"], run["bad"])
 
 
@@ -193,7 +230,7 @@ def check_reply(port: int, fake: FakeAccount) -> None:
     )
     query, body = build_callback(fake, inner, timestamp=now, nonce="check")
     url = f"http://127.0.0.1:{port}/wechat/bench?{urlencode(query)}"
-    with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as resp:  # noqa: S310
+    with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as resp:
         reply = decode_reply(fake, resp.read())
     if reply is None or reply.get("Content") != MESSAGES[0][1]:
         raise RuntimeError(f"opsbot answered {reply!r}, not the configured reply")
@@ -236,12 +273,20 @@ def run_opsbot(rule_count: int, load: Load, request_count: int) -> tuple[Result,
         port = free_port()
         settings = opsbot_settings(workdir, port)
         config = workdir / "rules.yaml"
-        config.write_text(yaml.safe_dump({"accounts": {"bench": {"keyword_rules": rules(rule_count)}}},
-                                         allow_unicode=True), encoding="utf-8")  # fmt: skip
+        config.write_text(
+            yaml.safe_dump(
+                {"accounts": {"bench": {"keyword_rules": rules(rule_count)}}}, allow_unicode=True
+            ),
+            encoding="utf-8",
+        )
         opsbot = str(BIN / "opsbot")
         for args in (["db", "upgrade"], ["import", str(config)]):
-            subprocess.run([opsbot, *args, "--config", str(settings)], check=True,
-                           capture_output=True, cwd=ROOT)  # fmt: skip
+            subprocess.run(
+                [opsbot, *args, "--config", str(settings)],
+                check=True,
+                capture_output=True,
+                cwd=ROOT,
+            )
         fake = account(port)
         requests = workdir / "requests.txt"
         write_requests(requests, fake, request_count, first_msg_id=10_000_000)

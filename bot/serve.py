@@ -17,6 +17,9 @@ from channels.wechat.sandbox import FakeAccount, create_fake_app
 log = logging.getLogger(__name__)
 
 GC_THRESHOLD = 20_000
+# Callbacks answer within the reply deadline; the sandbox's long polls are simply cut.
+BOT_SHUTDOWN_SECONDS = 5.0
+SANDBOX_SHUTDOWN_SECONDS = 0.5
 
 
 def bot_url(settings: Settings) -> str:
@@ -55,8 +58,11 @@ def tune_gc() -> None:
     gc.set_threshold(GC_THRESHOLD, 20, 20)
 
 
-async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
+async def _start(
+    app: web.Application, host: str, port: int, *, shutdown_seconds: float
+) -> web.AppRunner:
+    """Serve ``app``; on stop, requests still running get ``shutdown_seconds`` to finish."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_seconds)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
@@ -71,20 +77,29 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
+async def _start_sandbox(settings: Settings) -> web.AppRunner:
+    fake = create_fake_app(
+        fake_accounts(settings), callback_timeout=settings.sandbox.callback_timeout_seconds
+    )
+    return await _start(
+        fake,
+        settings.sandbox.host,
+        settings.sandbox.port,
+        shutdown_seconds=SANDBOX_SHUTDOWN_SECONDS,
+    )
+
+
 async def serve(settings: Settings) -> None:
     runners = []
     try:
         if settings.sandbox.enabled:
-            fake = create_fake_app(
-                fake_accounts(settings), callback_timeout=settings.sandbox.callback_timeout_seconds
-            )
-            runners.append(await _start(fake, settings.sandbox.host, settings.sandbox.port))
+            runners.append(await _start_sandbox(settings))
             for name, account in settings.wechat.items():
                 if not account.api_base.startswith(sandbox_url(settings)):
                     log.warning("sandbox is on, but account %s calls %s", name, account.api_base)
-        runners.append(
-            await _start(create_app(settings), settings.server.host, settings.server.port)
-        )
+        app = create_app(settings)
+        s = settings.server
+        runners.append(await _start(app, s.host, s.port, shutdown_seconds=BOT_SHUTDOWN_SECONDS))
         tune_gc()
         print(_banner(settings), flush=True)
         await _until_stopped()
@@ -94,10 +109,7 @@ async def serve(settings: Settings) -> None:
 
 
 async def serve_sandbox_only(settings: Settings) -> None:
-    fake = create_fake_app(
-        fake_accounts(settings), callback_timeout=settings.sandbox.callback_timeout_seconds
-    )
-    runner = await _start(fake, settings.sandbox.host, settings.sandbox.port)
+    runner = await _start_sandbox(settings)
     print(f"sandbox platforms on {sandbox_url(settings)}; callbacks go to {bot_url(settings)}")
     try:
         await _until_stopped()

@@ -32,24 +32,45 @@ from handlers.events import (
 )
 
 ACCOUNT = FakeAccount(
-    name="demo", app_id="wxdecode", secret="s", token="t", encoding_aes_key="a" * 43,
-    mode="safe", original_id="gh_decode", callback_url="http://127.0.0.1:1/x",
-)  # fmt: skip
+    name="demo",
+    app_id="wxdecode",
+    secret="s",
+    token="t",
+    encoding_aes_key="a" * 43,
+    mode="safe",
+    original_id="gh_decode",
+    callback_url="http://127.0.0.1:1/x",
+)
 U = "oUser00000000000000000000001"
 
 CASES = [
     (text_xml(ACCOUNT, U, "你好 ]]> <b>", 11, 100), TextReceived, "text", "你好 ]]> <b>"),
     (subscribe_xml(ACCOUNT, U, 100), Followed, "subscribe", None),
-    (subscribe_xml(ACCOUNT, U, 100, scene="spring", ticket="T"), Followed, "subscribe_scan", "spring"),
+    (
+        subscribe_xml(ACCOUNT, U, 100, scene="spring", ticket="T"),
+        Followed,
+        "subscribe_scan",
+        "spring",
+    ),
     (scan_xml(ACCOUNT, U, 100, scene="spring", ticket="T"), Scanned, "scan", "spring"),
     (event_xml(ACCOUNT, U, "unsubscribe", 100), Unfollowed, "unsubscribe", None),
-    (event_xml(ACCOUNT, U, "CLICK", 100, event_key="MENU_ABOUT"), MenuClicked, "click", "MENU_ABOUT"),
-    (event_xml(ACCOUNT, U, "VIEW", 100, event_key="https://x.cn/a?b=1&c=2"), OtherEvent, "view", None),
+    (
+        event_xml(ACCOUNT, U, "CLICK", 100, event_key="MENU_ABOUT"),
+        MenuClicked,
+        "click",
+        "MENU_ABOUT",
+    ),
+    (
+        event_xml(ACCOUNT, U, "VIEW", 100, event_key="https://x.cn/a?b=1&c=2"),
+        OtherEvent,
+        "view",
+        None,
+    ),
     (voice_xml(ACCOUNT, U, "m1", 12, 100, recognition="价格"), TextReceived, "voice", "价格"),
     (voice_xml(ACCOUNT, U, "m1", 13, 100), MediaReceived, "voice", None),
     (image_xml(ACCOUNT, U, "http://p/1.jpg", "m2", 14, 100), MediaReceived, "image", None),
     (location_xml(ACCOUNT, U, 31.2, 121.5, 15, "上海", 15, 100), MediaReceived, "location", None),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("xml", "kind", "wechatpy_type", "detail"), CASES)
@@ -85,8 +106,8 @@ def test_events_dedupe_on_sender_time_event_and_key() -> None:
     "xml",
     [
         "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>",
-        f"<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>soon"
-        f"</CreateTime><MsgType>text</MsgType><MsgId>1</MsgId></xml>",
+        "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>soon"
+        "</CreateTime><MsgType>text</MsgType><MsgId>1</MsgId></xml>",
         "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
         "<MsgType>text</MsgType><MsgId>x</MsgId></xml>",
         "<xml><ToUserName>g</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
@@ -103,8 +124,27 @@ def _expat(text: str) -> dict[str, object]:
     return {child.tag: child.text or "" for child in ElementTree.fromstring(text)}  # noqa: S314
 
 
-PIECES = ["a", "价", " ", "\n", "]]>", "]]", "<", ">", "&", "&amp;", "\r", "\t", "\x01", "'", '"',
-          "<![CDATA[", "</x>", "{{", "😀"]  # fmt: skip
+PIECES = [
+    "a",
+    "价",
+    " ",
+    "\n",
+    "]]>",
+    "]]",
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "\r",
+    "\t",
+    "\x01",
+    "'",
+    '"',
+    "<![CDATA[",
+    "</x>",
+    "{{",
+    "😀",
+]
 
 
 @pytest.mark.parametrize("seed", range(5))
