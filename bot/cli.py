@@ -84,8 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", parents=[common], help="be a customer in the sandbox")
     chat.add_argument("--account", help="Official Account name (default: the first configured)")
     chat.add_argument("--openid", help="act as this customer (default: a new one)")
-    chat.add_argument("--wait", type=float, default=3.0,
-                      help="seconds to keep listening after the input ends")  # fmt: skip
+    chat.add_argument(
+        "--wait", type=float, default=3.0, help="seconds to keep listening after the input ends"
+    )
     chat.set_defaults(run=_chat)
     return parser
 

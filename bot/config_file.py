@@ -41,8 +41,6 @@ from handlers.messages import message_from_dict
 from handlers.replies import check_templates
 from storage import config_repo
 
-FORMATS = ("yaml", "toml")
-
 
 @dataclass(frozen=True)
 class ImportReport:

@@ -67,21 +67,15 @@ class AccountConfig:
     no_match_reply: tuple[dict[str, Any], ...] = ()
     menu_replies: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
 
-    def is_empty(self) -> bool:
-        return not (
-            self.keyword_rules
-            or self.channels
-            or self.default_follow_reply
-            or self.no_match_reply
-            or self.menu_replies
-        )
-
 
 def account_config_from_dict(account: str, data: Any, where: str = "") -> AccountConfig:
     """Read one account's section of a configuration file; raise :class:`ConfigError`."""
     data = _mapping(data, where)
-    _only(data, where, ("keyword_rules", "channels", "default_follow_reply", "no_match_reply",
-                        "menu_replies"))  # fmt: skip
+    _only(
+        data,
+        where,
+        ("keyword_rules", "channels", "default_follow_reply", "no_match_reply", "menu_replies"),
+    )
     rules = tuple(
         _rule(item, f"{where}keyword_rules[{i}]")
         for i, item in enumerate(_list(data.get("keyword_rules", []), f"{where}keyword_rules"))

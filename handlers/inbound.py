@@ -62,8 +62,11 @@ class InboundProcessor:
         if outcome.late:
             log.warning(
                 "%s %s: reply not ready within %.1f s; answering without one, it follows "
-                "through the API", event.account, event.dedupe_key, self._deadline,
-            )  # fmt: skip
+                "through the API",
+                event.account,
+                event.dedupe_key,
+                self._deadline,
+            )
             return None
         if outcome.first:
             return decision.messages[0] if decision.messages else None

@@ -38,13 +38,22 @@ async def load(engine: AsyncEngine, account: str) -> StoredConfig:
     async with read_connection(engine) as conn, conn.begin():
         return StoredConfig(
             await _revision(conn, account),
-            await _dicts(conn, select(rules).where(rules.c.account == account)
-                         .order_by(rules.c.position, rules.c.id)),
-            await _dicts(conn, select(channels).where(channels.c.account == account)
-                         .order_by(channels.c.id)),
-            await _dicts(conn, select(replies).where(replies.c.account == account)
-                         .order_by(replies.c.trigger, replies.c.key)),
-        )  # fmt: skip
+            await _dicts(
+                conn,
+                select(rules)
+                .where(rules.c.account == account)
+                .order_by(rules.c.position, rules.c.id),
+            ),
+            await _dicts(
+                conn, select(channels).where(channels.c.account == account).order_by(channels.c.id)
+            ),
+            await _dicts(
+                conn,
+                select(replies)
+                .where(replies.c.account == account)
+                .order_by(replies.c.trigger, replies.c.key),
+            ),
+        )
 
 
 async def _dicts(conn: AsyncConnection, query: Select[Any]) -> list[dict[str, Any]]:

@@ -64,10 +64,6 @@ async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]
         yield conn
 
 
-def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def upsert(table: Table, conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ``on_conflict_do_*`` on the connection's dialect."""
     if conn.dialect.name == "postgresql":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import read_connection
@@ -28,12 +28,3 @@ class FollowerReader:
                 )
             ).first()
         return None if row is None else dict(row._mapping)
-
-    async def count_by_channel(self, account: str) -> dict[str | None, int]:
-        async with read_connection(self._engine) as conn:
-            rows = await conn.execute(
-                select(_followers.c.first_channel, func.count())
-                .where(_followers.c.account == account, _followers.c.subscribed.is_(True))
-                .group_by(_followers.c.first_channel)
-            )
-            return {channel: int(n) for channel, n in rows}

@@ -134,8 +134,10 @@ class InboundLog:
         if self.batches:
             log.info(
                 "inbound log: %d records in %d commits (%.1f per commit)",
-                self.records, self.batches, self.records / self.batches,
-            )  # fmt: skip
+                self.records,
+                self.batches,
+                self.records / self.batches,
+            )
 
     def submit(self, record: InboundRecord) -> asyncio.Future[Outcome]:
         """Queue a record; the future resolves when its batch is committed."""
@@ -299,12 +301,28 @@ class InboundLog:
             self.on_outbox(0.0)
 
 
-OUTBOX_COLUMNS = ("platform", "account", "recipient", "message", "origin", "status",
-                  "available_at", "attempts", "created_at")  # fmt: skip
+OUTBOX_COLUMNS = (
+    "platform",
+    "account",
+    "recipient",
+    "message",
+    "origin",
+    "status",
+    "available_at",
+    "attempts",
+    "created_at",
+)
 FOLLOWER_COLUMNS = (
-    "account", "openid", "first_channel", "last_channel", "subscribed", "subscribed_at",
-    "unsubscribed_at", "last_interaction_at", "created_at",
-)  # fmt: skip
+    "account",
+    "openid",
+    "first_channel",
+    "last_channel",
+    "subscribed",
+    "subscribed_at",
+    "unsubscribed_at",
+    "last_interaction_at",
+    "created_at",
+)
 # A follower keeps its first channel; each later event updates what it says something about.
 FOLLOWER_UPSERT = "(account, openid) DO UPDATE SET subscribed = excluded.subscribed, " + ", ".join(
     f"{c} = COALESCE(excluded.{c}, followers.{c})"
@@ -316,8 +334,17 @@ HITS_UPSERT = "(account, rule_id, day) DO UPDATE SET hits = keyword_hits.hits + 
 def _outbox_row(
     r: InboundRecord, message: dict[str, Any], available_at: datetime, now: datetime
 ) -> tuple[Any, ...]:
-    return (r.platform, r.account, r.recipient, message, r.dedupe_key, "pending", available_at,
-            0, now)  # fmt: skip
+    return (
+        r.platform,
+        r.account,
+        r.recipient,
+        message,
+        r.dedupe_key,
+        "pending",
+        available_at,
+        0,
+        now,
+    )
 
 
 def _merge_followers(records: Sequence[InboundRecord], now: datetime) -> list[tuple[Any, ...]]:

@@ -170,6 +170,10 @@ def _required(query: dict[str, str], name: str) -> str:
 def _refuse(request: web.Request, exc: CallbackRejected) -> web.Response:
     log.warning(
         "refused %s %s from %s: %d %s",
-        request.method, request.path, request.remote, exc.status, exc.reason,
-    )  # fmt: skip
+        request.method,
+        request.path,
+        request.remote,
+        exc.status,
+        exc.reason,
+    )
     return web.Response(status=exc.status, text=exc.reason)

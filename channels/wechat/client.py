@@ -98,8 +98,12 @@ class WechatClient:
             params = {"grant_type": "client_credential", "appid": a.app_id, "secret": a.secret}
             payload = await self._request("GET", "/cgi-bin/token", params, None, None)
         else:
-            body = {"grant_type": "client_credential", "appid": a.app_id, "secret": a.secret,
-                    "force_refresh": False}  # fmt: skip
+            body = {
+                "grant_type": "client_credential",
+                "appid": a.app_id,
+                "secret": a.secret,
+                "force_refresh": False,
+            }
             payload = await self._request("POST", "/cgi-bin/stable_token", None, body, None)
         if payload.get("errcode", 0) in TOKEN_REFUSED:  # here it means a wrong app secret
             raise PlatformRejected(int(payload["errcode"]), str(payload.get("errmsg", "")))

@@ -25,12 +25,22 @@ def reply_problems(messages: Sequence[Message], *, answers_message: bool) -> lis
             if len(message.articles) > limit:
                 scene = "answering a message" if answers_message else "answering an event"
                 count = len(message.articles)
-                problems.append((i, f"a passive reply {scene} shows at most {limit} news "
-                                    f"article(s); this one has {count}"))  # fmt: skip
+                problems.append(
+                    (
+                        i,
+                        f"a passive reply {scene} shows at most {limit} news "
+                        f"article(s); this one has {count}",
+                    )
+                )
         elif i > 0 and isinstance(message, News) and len(message.articles) > CUSTOM_NEWS_ARTICLES:
-            problems.append((i, f"later messages go out as customer-service messages, which "
-                                f"carry {CUSTOM_NEWS_ARTICLES} news article; this one has "
-                                f"{len(message.articles)}"))  # fmt: skip
+            problems.append(
+                (
+                    i,
+                    f"later messages go out as customer-service messages, which "
+                    f"carry {CUSTOM_NEWS_ARTICLES} news article; this one has "
+                    f"{len(message.articles)}",
+                )
+            )
         elif i > 0 and isinstance(message, TransferToAgent):
             problems.append((i, "a hand-over to customer service can only be the first message"))
     return problems

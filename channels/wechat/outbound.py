@@ -26,8 +26,11 @@ def custom_message(message: Message) -> tuple[str, dict[str, Any]]:
     if isinstance(message, Voice):
         return "voice", {"media_id": message.media_id}
     if isinstance(message, Video):
-        body = {"media_id": message.media_id, "title": message.title,
-                "description": message.description}  # fmt: skip
+        body = {
+            "media_id": message.media_id,
+            "title": message.title,
+            "description": message.description,
+        }
         if message.thumb_media_id:
             body["thumb_media_id"] = message.thumb_media_id
         return "video", body

@@ -24,8 +24,16 @@ CONFIG: dict[str, Any] = {
             "title": "春季活动",
             "follow_reply": [
                 {"text": "欢迎来自{{ channel.title }}的朋友"},
-                {"news": [{"title": "活动详情", "description": "规则与奖品",
-                           "url": "https://example.com/spring", "picurl": "https://example.com/a.jpg"}]},
+                {
+                    "news": [
+                        {
+                            "title": "活动详情",
+                            "description": "规则与奖品",
+                            "url": "https://example.com/spring",
+                            "picurl": "https://example.com/a.jpg",
+                        }
+                    ]
+                },
                 {"text": "第三条：回复「报名」参加"},
             ],
         },
@@ -33,14 +41,22 @@ CONFIG: dict[str, Any] = {
     ],
     "keyword_rules": [
         {"name": "any-price", "keywords": [{"contains": "价"}], "reply": [{"text": "泛泛的价格"}]},
-        {"name": "price", "priority": 10, "keywords": [{"contains": "价格"}],
-         "reply": [{"text": "基础版 ¥99"}]},
-        {"name": "order", "priority": 5, "keywords": [{"regex": r"^订单\s*\d{6,}$"}],
-         "reply": [{"text": "正在查询订单"}, {"text": "稍后客服联系您"}]},
+        {
+            "name": "price",
+            "priority": 10,
+            "keywords": [{"contains": "价格"}],
+            "reply": [{"text": "基础版 ¥99"}],
+        },
+        {
+            "name": "order",
+            "priority": 5,
+            "keywords": [{"regex": r"^订单\s*\d{6,}$"}],
+            "reply": [{"text": "正在查询订单"}, {"text": "稍后客服联系您"}],
+        },
         {"name": "human", "keywords": [{"contains": "人工"}], "reply": [{"transfer_to_agent": {}}]},
     ],
     "menu_replies": {"MENU_ABOUT": [{"text": "关于我们"}]},
-}  # fmt: skip
+}
 
 OPENID = "oCustomer000000000000000001"
 
@@ -135,8 +151,11 @@ async def test_retries_of_a_callback_are_handled_once_and_answered_alike(stack: 
     }
     assert contents == {"正在查询订单"}
     await asyncio.sleep(0.6)  # time for any duplicate follow-up to show itself
-    follow_ups = [c for c in stack.calls("/cgi-bin/message/custom/send")
-                  if c["body"]["text"]["content"] == "稍后客服联系您"]  # fmt: skip
+    follow_ups = [
+        c
+        for c in stack.calls("/cgi-bin/message/custom/send")
+        if c["body"]["text"]["content"] == "稍后客服联系您"
+    ]
     assert len(follow_ups) == 1
 
 
@@ -158,8 +177,11 @@ async def test_two_bot_processes_handle_a_callback_once(stack: Stack, tmp_path: 
             "正在查询订单"
         }
         await asyncio.sleep(0.6)
-        follow_ups = [c for c in stack.calls("/cgi-bin/message/custom/send")
-                      if c["body"].get("text", {}).get("content") == "稍后客服联系您"]  # fmt: skip
+        follow_ups = [
+            c
+            for c in stack.calls("/cgi-bin/message/custom/send")
+            if c["body"].get("text", {}).get("content") == "稍后客服联系您"
+        ]
         assert len(follow_ups) == 1
     finally:
         await server.close()

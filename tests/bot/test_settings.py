@@ -80,10 +80,13 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         (ACCOUNT, {"OPSBOT_DATABASE__URL": "mysql://x"}, "database.url must start with"),
         (ACCOUNT, {"OPSBOT_SANDBOX__ENABLED": "maybe"}, "sandbox.enabled must be true or false"),
         ("[wechat.main\n", {}, "is not valid TOML"),
-        (ACCOUNT.replace('encoding_aes_key = "' + KEY + '"\n', ""), {},
-         "encoding_aes_key is required in safe mode"),
+        (
+            ACCOUNT.replace('encoding_aes_key = "' + KEY + '"\n', ""),
+            {},
+            "encoding_aes_key is required in safe mode",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_settings_name_the_setting(
     tmp_path: Path, text: str, env: dict[str, str], message: str
 ) -> None:

@@ -120,11 +120,18 @@ async def test_follower_context_comes_from_storage_only_when_used() -> None:
         asked.append(openid)
         return {"first_channel": "spring", "last_channel": "spring", "subscribed_at": None}
 
-    b = book(keyword_rules=[
-        {"name": "who", "keywords": [{"exact": "我是谁"}],
-         "reply": [{"text": "你来自{{ channel.title }}，{{ '老朋友' if not follower.is_new }}"}]},
-        {"name": "static", "keywords": [{"exact": "你好"}], "reply": [{"text": "你好"}]},
-    ])  # fmt: skip
+    b = book(
+        keyword_rules=[
+            {
+                "name": "who",
+                "keywords": [{"exact": "我是谁"}],
+                "reply": [
+                    {"text": "你来自{{ channel.title }}，{{ '老朋友' if not follower.is_new }}"}
+                ],
+            },
+            {"name": "static", "keywords": [{"exact": "你好"}], "reply": [{"text": "你好"}]},
+        ]
+    )
     assert (await decide(b, ev(TextReceived, text="你好"), lookup)).messages == [Text("你好")]
     assert asked == []
     decision = await decide(b, ev(TextReceived, text="我是谁"), lookup)
@@ -135,20 +142,36 @@ async def test_follower_context_comes_from_storage_only_when_used() -> None:
 @pytest.mark.parametrize(
     ("data", "where"),
     [
-        ({"keyword_rules": [{"name": "a", "keywords": [], "reply": [{"text": "x"}]}]},
-         "keyword_rules[0].keywords"),
-        ({"keyword_rules": [{"name": "a", "keywords": [{"fuzzy": "x"}], "reply": [{"text": "x"}]}]},
-         "keyword_rules[0].keywords[0]"),
-        ({"keyword_rules": [{"name": "a", "keywords": [{"regex": "("}], "reply": [{"text": "x"}]}]},
-         "keyword_rules[0].keywords[0]"),
-        ({"channels": [{"name": "c", "follow_reply": [{"text": "1"}] * 4}]},
-         "channels[0].follow_reply"),
+        (
+            {"keyword_rules": [{"name": "a", "keywords": [], "reply": [{"text": "x"}]}]},
+            "keyword_rules[0].keywords",
+        ),
+        (
+            {
+                "keyword_rules": [
+                    {"name": "a", "keywords": [{"fuzzy": "x"}], "reply": [{"text": "x"}]}
+                ]
+            },
+            "keyword_rules[0].keywords[0]",
+        ),
+        (
+            {
+                "keyword_rules": [
+                    {"name": "a", "keywords": [{"regex": "("}], "reply": [{"text": "x"}]}
+                ]
+            },
+            "keyword_rules[0].keywords[0]",
+        ),
+        (
+            {"channels": [{"name": "c", "follow_reply": [{"text": "1"}] * 4}]},
+            "channels[0].follow_reply",
+        ),
         ({"channels": [{"name": "c"}, {"name": "c"}]}, "channels"),
         ({"channels": [{"name": "bad name"}]}, "channels[0].name"),
         ({"default_follow_reply": [{"sticker": "x"}]}, "default_follow_reply[0]"),
         ({"menu_replies": {"K": [{"text": "{{ follower.secret }}"}]}}, "menu_replies.K[0].content"),
     ],
-)  # fmt: skip
+)
 def test_bad_configuration_is_refused_with_its_place(data: dict[str, Any], where: str) -> None:
     with pytest.raises(ConfigError) as info:
         book(data)

@@ -14,11 +14,16 @@ def compiler() -> TemplateCompiler:
 
 
 CONTEXT = {
-    "follower": {"openid": "oABC", "first_channel": "spring", "channel": "spring",
-                 "is_new": True, "subscribed_at": ""},
+    "follower": {
+        "openid": "oABC",
+        "first_channel": "spring",
+        "channel": "spring",
+        "is_new": True,
+        "subscribed_at": "",
+    },
     "channel": {"name": "spring", "title": "春季活动"},
     "now": {"date": "2026-11-21", "time": "10:00", "hour": 10, "weekday": "星期六"},
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(

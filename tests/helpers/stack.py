@@ -196,8 +196,14 @@ async def running_stack(
                 await engine.dispose()
         await bot.start_server()
         async with aiohttp.ClientSession() as http:
-            yield Stack(settings, app, f"http://127.0.0.1:{bot_port}", fake_app[FAKE_STATE],
-                        fake_accounts, http)  # fmt: skip
+            yield Stack(
+                settings,
+                app,
+                f"http://127.0.0.1:{bot_port}",
+                fake_app[FAKE_STATE],
+                fake_accounts,
+                http,
+            )
     finally:
         await bot.close()
         await fake.close()

@@ -65,9 +65,12 @@ async def test_two_processes_on_one_database_handle_a_callback_once(db_url: str)
         for log in logs:
             await log.start()
         outcomes = await asyncio.gather(
-            *(logs[i % 2].submit(record(f"m:{n}", f"from {i % 2}", followups=[{"text": "f"}]))
-              for n in range(20) for i in range(2))
-        )  # fmt: skip
+            *(
+                logs[i % 2].submit(record(f"m:{n}", f"from {i % 2}", followups=[{"text": "f"}]))
+                for n in range(20)
+                for i in range(2)
+            )
+        )
         for n in range(20):
             pair = outcomes[2 * n : 2 * n + 2]
             assert sorted(o.first for o in pair) == [False, True]

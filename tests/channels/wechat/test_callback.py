@@ -25,8 +25,15 @@ from channels.wechat.sandbox import (
 from storage.models import FollowerRow, InboundEventRow, OutboxRow
 from tests.helpers.stack import Stack, running_stack
 
-CONFIG = {"keyword_rules": [{"name": "hi", "keywords": [{"exact": "你好"}],
-                             "reply": [{"text": "您好"}, {"text": "第二条"}]}]}  # fmt: skip
+CONFIG = {
+    "keyword_rules": [
+        {
+            "name": "hi",
+            "keywords": [{"exact": "你好"}],
+            "reply": [{"text": "您好"}, {"text": "第二条"}],
+        }
+    ]
+}
 OPENID = "oCustomer000000000000000001"
 OTHER_KEY = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
 
@@ -137,13 +144,18 @@ async def test_bad_callbacks_are_refused_and_change_nothing(
         del query["encrypt_type"]
         body = hello(stack).encode()
     elif case == "wrong key":
-        query, body = build_callback(with_key(account, OTHER_KEY), hello(stack),
-                                     timestamp=int(time.time()), nonce="n")  # fmt: skip
+        query, body = build_callback(
+            with_key(account, OTHER_KEY), hello(stack), timestamp=int(time.time()), nonce="n"
+        )
     elif case == "addressed to another app id":
         from dataclasses import replace
 
-        query, body = build_callback(replace(account, app_id="wxsomeoneelse"), hello(stack),
-                                     timestamp=int(time.time()), nonce="n")  # fmt: skip
+        query, body = build_callback(
+            replace(account, app_id="wxsomeoneelse"),
+            hello(stack),
+            timestamp=int(time.time()),
+            nonce="n",
+        )
     elif case == "malformed outer XML":
         body = b"<xml><Encrypt>unclosed"
     elif case == "malformed inner XML":
@@ -176,8 +188,9 @@ async def test_plaintext_mode_refuses_a_wrong_or_missing_signature(
     async with running_stack(
         tmp_path, db_url, config={"demo": CONFIG}, modes={"demo": "plaintext"}
     ) as stack:
-        query, body = build_callback(stack.account, hello(stack), timestamp=int(time.time()),
-                                     nonce="n")  # fmt: skip
+        query, body = build_callback(
+            stack.account, hello(stack), timestamp=int(time.time()), nonce="n"
+        )
         if signature is None:
             del query["signature"]
         else:
@@ -218,10 +231,18 @@ async def test_each_message_mode_gets_a_reply_it_can_read(
 
 
 async def test_several_accounts_are_served_apart(tmp_path: Path, db_url: str) -> None:
-    config = {"shop": {"keyword_rules": [{"name": "hi", "keywords": [{"exact": "你好"}],
-                                          "reply": [{"text": "商城您好"}]}]},
-              "news": {"keyword_rules": [{"name": "hi", "keywords": [{"exact": "你好"}],
-                                          "reply": [{"text": "资讯您好"}]}]}}  # fmt: skip
+    config = {
+        "shop": {
+            "keyword_rules": [
+                {"name": "hi", "keywords": [{"exact": "你好"}], "reply": [{"text": "商城您好"}]}
+            ]
+        },
+        "news": {
+            "keyword_rules": [
+                {"name": "hi", "keywords": [{"exact": "你好"}], "reply": [{"text": "资讯您好"}]}
+            ]
+        },
+    }
     modes = {"shop": "safe", "news": "compatible"}
     async with running_stack(tmp_path, db_url, config=config, modes=modes) as stack:
         for name in modes:
@@ -231,6 +252,7 @@ async def test_several_accounts_are_served_apart(tmp_path: Path, db_url: str) ->
         assert shop.reply is not None and shop.reply["Content"] == "商城您好"
         assert news.reply is not None and news.reply["Content"] == "资讯您好"
         # A request signed for one account is refused by the other's route.
-        query, body = build_callback(stack.fake_accounts["shop"], hello(stack),
-                                     timestamp=int(time.time()), nonce="n")  # fmt: skip
+        query, body = build_callback(
+            stack.fake_accounts["shop"], hello(stack), timestamp=int(time.time()), nonce="n"
+        )
         assert await post(stack, query, body, "/wechat/news") in (400, 403)

@@ -37,9 +37,14 @@ class Fake:
     account: FakeAccount
 
     def client(
-        self, session: aiohttp.ClientSession, engine: AsyncEngine, *, endpoint: str = "classic",
-        timeout: float = 2.0, owner: str = "p1",
-    ) -> WechatClient:  # fmt: skip
+        self,
+        session: aiohttp.ClientSession,
+        engine: AsyncEngine,
+        *,
+        endpoint: str = "classic",
+        timeout: float = 2.0,
+        owner: str = "p1",
+    ) -> WechatClient:
         account = WechatAccount(
             name="demo",
             app_id=self.account.app_id,
@@ -58,10 +63,15 @@ class Fake:
 @pytest.fixture
 async def fake() -> AsyncIterator[Fake]:
     account = FakeAccount(
-        name="demo", app_id="wxclienttest01", secret="the-secret", token="tok",
-        encoding_aes_key=KEY, mode="safe", original_id="gh_clienttest",
+        name="demo",
+        app_id="wxclienttest01",
+        secret="the-secret",
+        token="tok",
+        encoding_aes_key=KEY,
+        mode="safe",
+        original_id="gh_clienttest",
         callback_url=f"http://127.0.0.1:{unused_port()}/x",
-    )  # fmt: skip
+    )
     app = create_fake_app([account])
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -157,9 +167,12 @@ async def test_a_wrong_secret_is_a_clear_rejection(
     ],
 )
 async def test_errcodes_map_to_our_exceptions(
-    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine, errcode: int,
+    fake: Fake,
+    session: aiohttp.ClientSession,
+    engine: AsyncEngine,
+    errcode: int,
     exception: type[Exception],
-) -> None:  # fmt: skip
+) -> None:
     client = fake.client(session, engine)
     fake.platform.inject_fault("/cgi-bin/message/custom/send", errcode=errcode, times=1)
     with pytest.raises(exception) as info:
@@ -191,8 +204,9 @@ async def test_no_answer_in_time_is_an_unknown_outcome(
 async def test_an_unreachable_platform_is_unavailable(
     session: aiohttp.ClientSession, engine: AsyncEngine
 ) -> None:
-    account = WechatAccount(name="x", app_id="wx", secret="s", token="t",
-                            api_base=f"http://127.0.0.1:{unused_port()}")  # fmt: skip
+    account = WechatAccount(
+        name="x", app_id="wx", secret="s", token="t", api_base=f"http://127.0.0.1:{unused_port()}"
+    )
     client = WechatClient(account, session, TokenStore(engine), owner="p", timeout=1.0)
     with pytest.raises(PlatformUnavailable) as info:
         await client.user_info(OPENID)
