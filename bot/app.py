@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import Settings, WechatAccountSettings
+from bot.settings import DatabaseSettings, Settings, WechatAccountSettings
 from channels.wechat.account import WechatAccount
 from channels.wechat.callback import WechatCallback
 from channels.wechat.client import WechatClient, WechatQrIssuer
@@ -67,6 +67,12 @@ def wechat_account(name: str, s: WechatAccountSettings) -> WechatAccount:
     )
 
 
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The database engine the settings describe (the caller disposes of it)."""
+    db = settings.database
+    return create_engine(db.url.get(), echo=db.echo, sqlite_synchronous=db.sqlite_synchronous)
+
+
 def process_owner() -> str:
     """A name for this process in leases (host, pid and a random part)."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -77,18 +83,18 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[SETTINGS] = settings
     owned = engine is None
-    engine = engine or create_engine(
-        settings.database.url,
-        echo=settings.database.echo,
-        sqlite_synchronous=settings.database.sqlite_synchronous,
-    )
+    engine = engine or engine_for(settings)
     app[ENGINE] = engine
     owner = process_owner()
     accounts = [wechat_account(name, s) for name, s in settings.wechat.items()]
 
     books = ReplyBooks(engine, [a.name for a in accounts])
     outbox = Outbox(engine, owner=owner, lease_seconds=settings.delivery.lease_seconds)
-    inbound_log = InboundLog(engine, followup_delay=settings.delivery.followup_delay_seconds)
+    inbound_log = InboundLog(
+        engine,
+        followup_delay=settings.delivery.followup_delay_seconds,
+        synchronous=settings.database.sqlite_synchronous,
+    )
     processor = InboundProcessor(
         books,
         inbound_log,
@@ -114,7 +120,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_reply_books(books, settings.server.config_poll_seconds))
     app.cleanup_ctx.append(_inbound(inbound_log))
     app.cleanup_ctx.append(_delivery(settings, accounts, owner))
-    app.cleanup_ctx.append(_housekeeping(engine, settings.database.dedupe_retention_hours))
+    app.cleanup_ctx.append(_housekeeping(engine, outbox, settings.database))
     return app
 
 
@@ -198,15 +204,19 @@ def _wake_later(worker: DeliveryWorker) -> Callable[[float], None]:
     return wake
 
 
-def _housekeeping(engine: AsyncEngine, retention_hours: int) -> Context:
+def _housekeeping(engine: AsyncEngine, outbox: Outbox, settings: DatabaseSettings) -> Context:
     async def prune_forever() -> None:
         while True:
             try:
-                removed = await inbound.prune(engine, utcnow() - timedelta(hours=retention_hours))
-                if removed:
-                    log.info("forgot %d dedupe keys older than %d h", removed, retention_hours)
+                now = utcnow()
+                keys = await inbound.prune(
+                    engine, now - timedelta(hours=settings.dedupe_retention_hours)
+                )
+                sent = await outbox.prune_sent(now - timedelta(days=settings.outbox_retention_days))
+                if keys or sent:
+                    log.info("forgot %d old dedupe keys and %d sent messages", keys, sent)
             except Exception:
-                log.exception("pruning dedupe keys failed; will retry")
+                log.exception("pruning old records failed; will retry")
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     @contextlib.asynccontextmanager

@@ -99,10 +99,10 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    from storage.db import create_engine
+    from bot.app import engine_for
     from storage.migrate import current_revision, upgrade
 
-    engine = create_engine(settings.database.url)
+    engine = engine_for(settings)
     try:
         await upgrade(engine)
         print(f"database schema at revision {await current_revision(engine)}")
@@ -112,15 +112,15 @@ async def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import engine_for
     from bot.config_file import has_configuration, import_configs, parse, read_file
-    from storage.db import create_engine
     from storage.migrate import ensure_current
 
     configs = parse(read_file(args.file), settings)
     if args.check:
         print(f"{args.file} is valid ({', '.join(c.account for c in configs)})")
         return 0
-    engine = create_engine(settings.database.url)
+    engine = engine_for(settings)
     try:
         await ensure_current(engine)
         if args.if_empty and await has_configuration(engine):
@@ -137,13 +137,13 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import engine_for
     from bot.config_file import dump, export_configs, file_format
-    from storage.db import create_engine
     from storage.migrate import ensure_current
 
     fmt = file_format(args.file) if args.file else (args.format or "yaml")
     accounts = args.account or list(settings.wechat)
-    engine = create_engine(settings.database.url)
+    engine = engine_for(settings)
     try:
         await ensure_current(engine)
         text = dump(await export_configs(engine, accounts), fmt)

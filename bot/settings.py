@@ -78,12 +78,15 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = "sqlite+aiosqlite:///var/opsbot.db"
+    # A Secret: a PostgreSQL URL may carry a password.
+    url: Secret = field(default_factory=lambda: Secret("sqlite+aiosqlite:///var/opsbot.db"))
     echo: bool = False
     # SQLite only: NORMAL survives a process crash; FULL also survives a power cut, slower.
     sqlite_synchronous: str = "NORMAL"
     # How long inbound dedupe keys are kept; WeChat retries within about 15 seconds.
     dedupe_retention_hours: int = 24
+    # How long messages sent through the outbox stay on record.
+    outbox_retention_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -267,7 +270,8 @@ def _check(s: Settings) -> None:
         raise SettingsError("database.sqlite_synchronous must be NORMAL or FULL")
     if s.log_level.upper() not in LOG_LEVELS:
         raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
-    if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+    _in_range("database.outbox_retention_days", s.database.outbox_retention_days, 1, 3650)
+    if not s.database.url.get().startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError(
             "database.url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
         )

@@ -21,7 +21,7 @@ from handlers.config import (
     KeywordRuleConfig,
     account_config_from_dict,
 )
-from handlers.replies import AccountReplies, compile_account
+from handlers.replies import AccountReplies, compile_account, template_compiler
 from storage import config_repo
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class ReplyBooks:
 
     def __init__(self, engine: AsyncEngine, accounts: Iterable[str]) -> None:
         self._engine = engine
+        self._compiler = template_compiler()
         self._books: dict[str, AccountReplies] = {}
         self._refused: dict[str, int] = {}
         for account in accounts:
@@ -116,7 +117,10 @@ class ReplyBooks:
                 continue
             try:
                 config, revision, rule_ids = await load_config(self._engine, account)
-                self._books[account] = compile_account(config, revision, rule_ids)
+                # Compiling thousands of rules takes a while: not on the event loop.
+                self._books[account] = await asyncio.to_thread(
+                    compile_account, config, revision, rule_ids, self._compiler
+                )
             except ConfigError as exc:
                 # Keep answering from the last good revision rather than stop replying.
                 log.error("configuration revision %d of %s is refused: %s", revision, account, exc)

@@ -58,12 +58,55 @@ def normalize(text: str) -> str:
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a keyword regex; refuse one that does not compile or could backtrack
+    exponentially (a repetition inside a repetition, like ``(a+)+``), since rules run on every
+    customer message."""
     if not pattern or len(pattern) > MAX_PATTERN:
         raise PatternError(f"a regex keyword must be 1 to {MAX_PATTERN} characters")
     try:
-        return re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as exc:
         raise PatternError(f"regex {pattern!r} does not compile: {exc}") from None
+    if _nested_repetition(_parsed(pattern), inside=False):
+        raise PatternError(
+            f"regex {pattern!r} repeats a repetition (like (a+)+), which can take exponential "
+            "time on some messages; write it without the nesting"
+        )
+    return compiled
+
+
+def _parsed(pattern: str) -> list[tuple[Any, Any]]:
+    from re import _parser as parser  # type: ignore[attr-defined]
+
+    return list(parser.parse(pattern))
+
+
+def _nested_repetition(items: list[tuple[Any, Any]], inside: bool) -> bool:
+    """Whether a repetition sits inside another without a separator between its rounds."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    for op, av in items:
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            unbounded = av[1] > 1
+            if unbounded and inside:
+                return True
+            body = list(av[2])
+            if unbounded and _separated(body):
+                continue  # like (?:,\d+)*: each round starts at a "," the inner part never eats
+            if _nested_repetition(body, inside or unbounded):
+                return True
+            continue
+        if op is c.SUBPATTERN:
+            groups = [list(av[-1])]
+        elif op is c.ATOMIC_GROUP:
+            groups = [list(av)]
+        elif op is c.BRANCH:
+            groups = [list(branch) for branch in av[1]]
+        else:
+            continue
+        if any(_nested_repetition(group, inside) for group in groups):
+            return True
+    return False
 
 
 # (priority, strength of the keyword kind, minus the rule's position, rule id): bigger wins.
@@ -129,6 +172,66 @@ def _automaton(table: dict[str, Any]) -> Any:
         automaton.add_word(key, value)
     automaton.make_automaton()
     return automaton
+
+
+def _separated(body: list[tuple[Any, Any]]) -> bool:
+    """A required literal in ``body`` that none of the repetitions in ``body`` can match."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    repeats = [av[2] for op, av in body if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)]
+    for op, av in body:
+        if op is c.LITERAL:
+            ch = chr(av)
+            if not any(_can_match(list(inner), ch) for inner in repeats):
+                return True
+    return False
+
+
+def _can_match(items: list[tuple[Any, Any]], ch: str) -> bool:
+    """Whether the first element of ``items`` could match ``ch`` (True when unsure)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    if not items:
+        return False
+    op, av = items[0]
+    if op is c.LITERAL:
+        return chr(av) == ch
+    if op is c.NOT_LITERAL:
+        return chr(av) != ch
+    if op is c.ANY:
+        return ch != "\n"
+    if op is c.CATEGORY:
+        return _in_category(av, ch)
+    if op is c.IN:
+        negate = bool(av) and av[0][0] is c.NEGATE
+        members = av[1:] if negate else av
+        found = False
+        for member_op, member in members:
+            if member_op is c.LITERAL:
+                found = found or chr(member) == ch
+            elif member_op is c.RANGE:
+                found = found or member[0] <= ord(ch) <= member[1]
+            elif member_op is c.CATEGORY:
+                found = found or _in_category(member, ch)
+            else:
+                return True
+        return found != negate
+    return True
+
+
+def _in_category(category: Any, ch: str) -> bool:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    classes = {
+        c.CATEGORY_DIGIT: r"\d",
+        c.CATEGORY_NOT_DIGIT: r"\D",
+        c.CATEGORY_SPACE: r"\s",
+        c.CATEGORY_NOT_SPACE: r"\S",
+        c.CATEGORY_WORD: r"\w",
+        c.CATEGORY_NOT_WORD: r"\W",
+    }
+    escape = classes.get(category)
+    return True if escape is None else re.fullmatch(escape, ch) is not None
 
 
 def required_literal(pattern: str) -> str:

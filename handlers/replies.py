@@ -121,11 +121,19 @@ class Decision:
 FollowerLookup = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 
 
+def template_compiler() -> TemplateCompiler:
+    """A compiler for reply templates (it caches what it compiled: keep one per process)."""
+    return TemplateCompiler(TEMPLATE_VARIABLES, sample_contexts())
+
+
 def compile_account(
-    config: AccountConfig, revision: int, rule_ids: Mapping[str, int]
+    config: AccountConfig,
+    revision: int,
+    rule_ids: Mapping[str, int],
+    compiler: TemplateCompiler | None = None,
 ) -> AccountReplies:
     """Compile a validated configuration; ``rule_ids`` maps rule names to their stored ids."""
-    compiler = TemplateCompiler(TEMPLATE_VARIABLES, sample_contexts())
+    compiler = compiler or template_compiler()
     rules: dict[int, CompiledReply] = {}
     index_rules = []
     for i, rule in enumerate(config.keyword_rules):
@@ -245,6 +253,8 @@ async def decide(
         reply = book.menu.get(event.key)
     elif isinstance(event, Unfollowed):
         change = FollowerChange(event.user, subscribed=False, unfollowed=True)
+    else:  # a platform notice or a report (location, a link opened): nothing to change
+        return Decision([], None)
     if reply is None:
         return Decision([], change, hit)
     if reply.static is not None:  # no templates: nothing to read or render

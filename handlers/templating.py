@@ -17,6 +17,7 @@ then, with the reason, instead of failing in front of a customer.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import operator
 from collections.abc import Callable, Iterable, Mapping
@@ -38,7 +39,7 @@ ALLOWED_FILTERS = frozenset(
         "abs", "capitalize", "default", "d", "escape", "e", "first", "float", "int", "join",
         "last", "length", "count", "lower", "replace", "round", "string", "striptags", "title",
         "trim", "truncate", "upper", "urlencode", "list", "sort", "unique", "reverse", "min",
-        "max", "sum", "batch", "slice", "select", "reject", "selectattr", "rejectattr", "map",
+        "max", "sum", "select", "reject", "selectattr", "rejectattr", "map",
     }
 )  # fmt: skip
 ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
@@ -48,10 +49,13 @@ ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
     nodes.Concat, nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod,
     nodes.Pow, nodes.List, nodes.Tuple, nodes.Dict, nodes.Pair, nodes.Keyword, nodes.Call,
 )  # fmt: skip
-# String methods whose argument sets the size of the result.
+# String and bytes methods whose argument sets the size of the result, or that leave text.
 UNSAFE_METHODS = frozenset(
-    {"center", "ljust", "rjust", "zfill", "expandtabs", "format", "format_map"}
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "format", "format_map", "encode", "decode"}
 )
+MAX_POWER_BITS = 4096
+MAX_CACHED = 100_000
+LOOP_LIMIT = "_loop_limit"  # an internal filter: refused like any other if a template names it
 
 
 class TemplateError(ValueError):
@@ -80,8 +84,10 @@ class _ReplyEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset(_BINOPS)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise SecurityError("exponent too large")
+        if operator == "**" and isinstance(right, int | float):
+            bits = abs(left).bit_length() if isinstance(left, int) else 64
+            if abs(right) > 64 or bits * abs(right) > MAX_POWER_BITS:
+                raise SecurityError("power too large")
         if operator == "*":
             for a, b in ((left, right), (right, left)):
                 sized = isinstance(a, str | list | tuple) and isinstance(b, int)
@@ -97,14 +103,41 @@ class _ReplyEnvironment(ImmutableSandboxedEnvironment):
         return None
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        if isinstance(obj, str) and attr in UNSAFE_METHODS:
+        if isinstance(obj, str | bytes | bytearray) and attr in UNSAFE_METHODS:
             return False
         return super().is_safe_attribute(obj, attr, value)
 
 
+def _limited(items: Any) -> list[Any]:
+    """What a ``for`` loop iterates over, at most ``MAX_RANGE`` items (every loop goes through
+    this, whatever it iterates: ranges, lists, filter results)."""
+    taken = list(itertools.islice(iter(items), MAX_RANGE + 1))
+    if len(taken) > MAX_RANGE:
+        raise SecurityError(f"a loop may go over at most {MAX_RANGE} items")
+    return taken
+
+
 def _make_environment() -> _ReplyEnvironment:
     env = _ReplyEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    env.filters = {k: v for k, v in env.filters.items() if k in ALLOWED_FILTERS}
+    filters = {k: v for k, v in env.filters.items() if k in ALLOWED_FILTERS}
+    plain_replace, plain_join = filters["replace"], filters["join"]
+
+    def replace(context: Any, value: Any, old: str, new: str, count: int | None = None) -> Any:
+        text = str(value)
+        grows = text.count(str(old)) if count is None else min(count, text.count(str(old)))
+        if len(text) + grows * (len(str(new)) - len(str(old))) > MAX_OUTPUT:
+            raise SecurityError(f"replace() would make more than {MAX_OUTPUT} characters")
+        return plain_replace(context, value, old, new, count)
+
+    def join(context: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+        items = _limited(value)
+        if sum(len(str(i)) for i in items) + len(str(d)) * len(items) > MAX_OUTPUT:
+            raise SecurityError(f"join() would make more than {MAX_OUTPUT} characters")
+        return plain_join(context, items, d, attribute)
+
+    replace.jinja_pass_arg = plain_replace.jinja_pass_arg  # type: ignore[attr-defined]
+    join.jinja_pass_arg = plain_join.jinja_pass_arg  # type: ignore[attr-defined]
+    env.filters = {**filters, "replace": replace, "join": join, LOOP_LIMIT: _limited}
     env.globals = {"range": _capped_range}
     return env
 
@@ -149,8 +182,21 @@ class TemplateCompiler:
         self._env = _make_environment()
         self._variables = frozenset(variables)
         self._samples = tuple(samples)
+        # Sources compiled before (a reload recompiles mostly unchanged templates).
+        self._cache: dict[str, Template] = {}
 
     def compile(self, source: str) -> Template:
+        """Compile and check ``source``; raise :class:`TemplateError` with the reason."""
+        cached = self._cache.get(source)
+        if cached is not None:
+            return cached
+        template = self._compile(source)
+        if len(self._cache) >= MAX_CACHED:
+            self._cache.clear()
+        self._cache[source] = template
+        return template
+
+    def _compile(self, source: str) -> Template:
         if len(source) > MAX_SOURCE:
             raise TemplateError(f"template longer than {MAX_SOURCE} characters")
         if "{" not in source:
@@ -162,6 +208,8 @@ class TemplateCompiler:
                 f"template syntax error on line {exc.lineno}: {exc.message}"
             ) from None
         _check_language(tree)
+        for loop in tree.find_all(nodes.For):  # every loop's iterable goes through the cap
+            loop.iter = nodes.Filter(loop.iter, LOOP_LIMIT, [], [], None, None, lineno=loop.lineno)
         # Loop variables (the only names a template can store) and ``loop`` are local.
         local = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "store"} | {"loop"}
         names = frozenset(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load") - local

@@ -14,6 +14,8 @@ first) the reply stored by the first one is returned, so every retry gets the sa
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import time
 from collections import deque
@@ -22,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.batch_sql import Insert, Plan, SelectIn, driver_for
 from storage.models import FollowerRow, InboundEventRow, KeywordHitRow, OutboxRow, table_of, utcnow
@@ -90,7 +92,7 @@ class InboundRecord:
 
 
 class InboundLog:
-    """Queues records and commits them in batches; :meth:`record` returns once durable."""
+    """Queues records and commits them in batches; the future of each resolves once durable."""
 
     def __init__(
         self,
@@ -107,72 +109,77 @@ class InboundLog:
         self._queue: deque[tuple[InboundRecord, asyncio.Future[Outcome]]] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.batches = 0  # counters for the benchmark report
+        self._stopping = False
+        self.commits = 0  # reported at shutdown: how well group commit is batching
         self.records = 0
         # Told, after a commit that queued outbox messages, in how many seconds the first is due.
         self.on_outbox: Callable[[float], None] | None = None
         self._touched: dict[tuple[str, str], float] = {}  # follower -> monotonic time written
-        self._waiting: deque[tuple[InboundRecord, asyncio.Future[Outcome]]] = deque()
+        # Records waiting for their commit, by answer-by time (a heap).
+        self._waiting: list[tuple[float, int, InboundRecord, asyncio.Future[Outcome]]] = []
+        self._order = itertools.count()
         self._sweeper: asyncio.Task[None] | None = None
+        self._late_work: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbound-log")
         self._sweeper = asyncio.create_task(self._sweep(), name="inbound-deadlines")
 
     async def stop(self) -> None:
+        """Write everything queued, finish the late replies, then close."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
         if self._task is not None:
-            while self._queue:
-                await self._write(self._take())
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            self._stopping = True
+            self._wakeup.set()
+            await self._task
             self._task = None
+        if self._late_work:
+            await asyncio.gather(*self._late_work, return_exceptions=True)
         await self._driver.close()
-        if self.batches:
+        if self.commits:
             log.info(
                 "inbound log: %d records in %d commits (%.1f per commit)",
                 self.records,
-                self.batches,
-                self.records / self.batches,
+                self.commits,
+                self.records / self.commits,
             )
 
     def submit(self, record: InboundRecord) -> asyncio.Future[Outcome]:
-        """Queue a record; the future resolves when its batch is committed."""
-        if self._task is None:
-            raise RuntimeError("InboundLog.start() was not called")
+        """Queue a record; the future resolves when its batch is committed (or, past the record's
+        answer-by time, with :data:`LATE`)."""
+        if self._task is None or self._stopping:
+            raise RuntimeError("the inbound log is not running")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((record, future))
         if record.answer_by is not None:
-            self._waiting.append((record, future))
+            heapq.heappush(self._waiting, (record.answer_by, next(self._order), record, future))
         self._wakeup.set()
         return future
 
     async def _sweep(self) -> None:
         """Resolve the futures of records still uncommitted at their answer-by time as late.
 
-        One periodic pass for all requests instead of a timer each; requests share one deadline
-        length, so the waiting line is in deadline order."""
+        One periodic pass for all requests instead of a timer each."""
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             now = time.monotonic()
-            while self._waiting:
-                record, future = self._waiting[0]
+            while self._waiting and self._waiting[0][0] <= now:
+                _, _, record, future = heapq.heappop(self._waiting)
                 if not future.done():
-                    if record.answer_by is not None and record.answer_by > now:
-                        break
                     record.late = True
                     future.set_result(LATE)
-                self._waiting.popleft()
 
     async def _run(self) -> None:
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
             while self._queue:
                 await self._write(self._take())
+            if self._stopping:
+                return
+            await self._wakeup.wait()
+            self._wakeup.clear()
 
     def _take(self) -> list[tuple[InboundRecord, asyncio.Future[Outcome]]]:
         n = min(len(self._queue), MAX_BATCH)
@@ -180,10 +187,12 @@ class InboundLog:
 
     async def _write(self, batch: list[tuple[InboundRecord, asyncio.Future[Outcome]]]) -> None:
         records = [r for r, _ in batch]
-        # Decided here, on the event loop, not in the writer's thread.
+        # Decided here, on the event loop, and fixed for the batch: the writer's plan may run in
+        # another thread while the sweeper marks records late.
         touch = {id(r) for r in records if self._needs_write(r)}
+        late = {id(r) for r in records if r.late}
         try:
-            outcomes = await self._driver.run(lambda: self._plan(records, touch))
+            outcomes = await self._driver.run(lambda: self._plan(records, touch, late))
         except Exception as exc:
             for r in records:
                 if r.follower is not None:
@@ -197,30 +206,39 @@ class InboundLog:
             if not batch[0][1].done():
                 batch[0][1].set_exception(exc)
             return
-        self.batches += 1
+        self.commits += 1
         self.records += len(batch)
-        if self.on_outbox is not None and any(r.followups or r.late for r in records):
-            late_now = any(r.late and r.reply is not None for r in records)
-            self.on_outbox(0.0 if late_now else self._followup_delay.total_seconds())
-        late: list[InboundRecord] = []
+        if self.on_outbox is not None and any(r.followups or id(r) in late for r in records):
+            late_reply = any(id(r) in late and r.reply is not None for r in records)
+            self.on_outbox(0.0 if late_reply else self._followup_delay.total_seconds())
+        became_late = []
         for (record, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
-            if outcome.first and record.late and outcome.reply is not None:
-                late.append(record)  # the request gave up while its batch was committing
-        if late:
-            await self._send_late(late)
+            if outcome.first and record.late and id(record) not in late and record.reply:
+                became_late.append(record)  # the request gave up while its batch was committing
+        if became_late:
+            task = asyncio.create_task(self._send_late(became_late), name="inbound-late-replies")
+            self._late_work.add(task)
+            task.add_done_callback(self._late_work.discard)
 
-    def _plan(self, records: Sequence[InboundRecord], touch: set[int]) -> Plan[list[Outcome]]:
+    def _plan(
+        self, records: Sequence[InboundRecord], touch: set[int], late: set[int]
+    ) -> Plan[list[Outcome]]:
         now = self._clock()
         # The first record of each key in the batch claims it; later ones are retries.
         firsts: dict[tuple[str, str], InboundRecord] = {}
         for r in records:
             firsts.setdefault((r.account, r.dedupe_key), r)
+        # Every multi-row statement goes in key order, so that two processes writing the same
+        # rows lock them in the same order (PostgreSQL would otherwise deadlock them).
         returned = yield Insert(
             _events,
             ("account", "dedupe_key", "reply", "created_at"),
-            [(r.account, r.dedupe_key, None if r.late else r.reply, now) for r in firsts.values()],
+            [
+                (r.account, r.dedupe_key, None if id(r) in late else r.reply, now)
+                for _, r in sorted(firsts.items())
+            ],
             on_conflict="(account, dedupe_key) DO NOTHING",
             returning=("account", "dedupe_key"),
         )
@@ -237,8 +255,8 @@ class InboundLog:
             stored.update({(account, key): reply for key, reply in rows})
         new = [r for key, r in firsts.items() if key in fresh]
         if new:
-            yield from self._effects(new, touch, now)
-        stored.update({(r.account, r.dedupe_key): None if r.late else r.reply for r in new})
+            yield from self._effects(new, touch, late, now)
+        stored.update({(r.account, r.dedupe_key): None if id(r) in late else r.reply for r in new})
         return [
             Outcome(firsts[key] is r and key in fresh, stored.get(key))
             for r in records
@@ -246,17 +264,16 @@ class InboundLog:
         ]
 
     def _effects(
-        self, records: Sequence[InboundRecord], touch: set[int], now: datetime
+        self, records: Sequence[InboundRecord], touch: set[int], late: set[int], now: datetime
     ) -> Plan[None]:
         followers = _merge_followers([r for r in records if id(r) in touch], now)
         if followers:
             yield Insert(_followers, FOLLOWER_COLUMNS, followers, on_conflict=FOLLOWER_UPSERT)
-        outbox = []
+        outbox: list[tuple[Any, ...]] = []
         for r in records:
-            messages = ([r.reply] if r.late and r.reply is not None else []) + r.followups
-            for index, message in enumerate(messages):
-                delay = timedelta(0) if r.late and index == 0 else self._followup_delay
-                outbox.append(_outbox_row(r, message, now + delay, now))
+            first = [r.reply] if id(r) in late and r.reply is not None else []
+            outbox.extend(_outbox_row(r, m, now, now) for m in first)
+            outbox.extend(_outbox_row(r, m, now + self._followup_delay, now) for m in r.followups)
         if outbox:
             yield Insert(_outbox, OUTBOX_COLUMNS, outbox)
         hits = _merge_hits(records, now.date())
@@ -280,25 +297,48 @@ class InboundLog:
         return True
 
     async def _send_late(self, records: list[InboundRecord]) -> None:
-        """Move passive replies the requests gave up on into the outbox."""
-        now = self._clock()
-        try:
-            async with self._engine.begin() as conn:
-                rows = [_outbox_row(r, r.reply or {}, now, now) for r in records]
-                await conn.execute(
-                    _outbox.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows]
-                )
-                for r in records:
-                    await conn.execute(
-                        _events.update()
-                        .where(_events.c.account == r.account, _events.c.dedupe_key == r.dedupe_key)
-                        .values(reply=None)
-                    )
-        except Exception:
-            log.exception("late replies for %d callbacks could not be queued", len(records))
-            return
+        """Queue the passive replies whose requests stopped waiting while their batch was
+        committing: each goes in front of its callback's follow-ups, and the stored reply is
+        cleared so a retry does not repeat it. The request already answered, so this is retried
+        until it is stored."""
+        pause = 0.2
+        while True:
+            try:
+                async with self._engine.begin() as conn:
+                    for r in records:
+                        await _put_reply_first(conn, r, self._clock(), self._followup_delay)
+                break
+            except Exception:
+                log.exception("late replies of %d callbacks not queued yet", len(records))
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
         if self.on_outbox is not None:
             self.on_outbox(0.0)
+
+
+async def _put_reply_first(
+    conn: AsyncConnection, r: InboundRecord, now: datetime, delay: timedelta
+) -> None:
+    mine = (_outbox.c.account == r.account, _outbox.c.origin == r.dedupe_key)
+    pending = (
+        await conn.execute(
+            select(_outbox.c.id, _outbox.c.message)
+            .where(*mine, _outbox.c.status == "pending")
+            .order_by(_outbox.c.id)
+        )
+    ).all()
+    if pending:
+        await conn.execute(delete(_outbox).where(_outbox.c.id.in_([row.id for row in pending])))
+    rows = [_outbox_row(r, r.reply or {}, now, now)]
+    rows += [_outbox_row(r, row.message, now + delay, now) for row in pending]
+    await conn.execute(
+        _outbox.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows]
+    )
+    await conn.execute(
+        _events.update()
+        .where(_events.c.account == r.account, _events.c.dedupe_key == r.dedupe_key)
+        .values(reply=None)
+    )
 
 
 OUTBOX_COLUMNS = (
@@ -370,7 +410,7 @@ def _merge_followers(records: Sequence[InboundRecord], now: datetime) -> list[tu
             row[6] = now
         if change.interacted:
             row[7] = now
-    return [tuple(row) for row in merged.values()]
+    return [tuple(merged[key]) for key in sorted(merged)]
 
 
 def _merge_hits(records: Sequence[InboundRecord], day: date) -> list[tuple[Any, ...]]:
@@ -378,11 +418,31 @@ def _merge_hits(records: Sequence[InboundRecord], day: date) -> list[tuple[Any, 
     for r in records:
         if r.hit_rule is not None:
             counts[(r.account, r.hit_rule)] = counts.get((r.account, r.hit_rule), 0) + 1
-    return [(account, rule, day, n) for (account, rule), n in counts.items()]
+    return [(account, rule, day, n) for (account, rule), n in sorted(counts.items())]
+
+
+PRUNE_CHUNK = 5000
 
 
 async def prune(engine: AsyncEngine, older_than: datetime) -> int:
-    """Forget dedupe keys older than ``older_than``; returns how many were removed."""
-    async with engine.begin() as conn:
-        result = await conn.execute(delete(_events).where(_events.c.created_at < older_than))
-        return int(result.rowcount or 0)
+    """Forget dedupe keys older than ``older_than``, a chunk per transaction (so no write lock is
+    held for long); returns how many were removed."""
+    removed = 0
+    while True:
+        async with engine.begin() as conn:
+            oldest = (
+                select(_events.c.account, _events.c.dedupe_key)
+                .where(_events.c.created_at < older_than)
+                .limit(PRUNE_CHUNK)
+            )
+            keys = (await conn.execute(oldest)).all()
+            for account in {a for a, _ in keys}:
+                await conn.execute(
+                    delete(_events).where(
+                        _events.c.account == account,
+                        _events.c.dedupe_key.in_([k for a, k in keys if a == account]),
+                    )
+                )
+        removed += len(keys)
+        if len(keys) < PRUNE_CHUNK:
+            return removed

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -27,6 +27,7 @@ from storage.models import OutboxRow, table_of, utcnow
 
 _outbox = table_of(OutboxRow)
 UNFINISHED = ("pending", "claimed", "sending")
+PRUNE_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,29 @@ class Outbox:
                     lease_until=None,
                 )
             )
+
+    async def prune_sent(self, older_than: datetime) -> int:
+        """Forget messages sent before ``older_than``, a chunk per transaction; failed and
+        in-doubt ones stay for people to look at."""
+        removed = 0
+        while True:
+            async with self._engine.begin() as conn:
+                ids = (
+                    (
+                        await conn.execute(
+                            select(_outbox.c.id)
+                            .where(_outbox.c.status == "sent", _outbox.c.sent_at < older_than)
+                            .limit(PRUNE_CHUNK)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if ids:
+                    await conn.execute(delete(_outbox).where(_outbox.c.id.in_(ids)))
+            removed += len(ids)
+            if len(ids) < PRUNE_CHUNK:
+                return removed
 
     async def counts(self) -> dict[str, int]:
         """How many rows are in each state (for status reports and tests)."""

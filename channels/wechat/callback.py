@@ -9,6 +9,7 @@ the event answers 503 so that WeChat retries.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -65,6 +66,7 @@ class WechatCallback:
         self._handler = handler
         self._window = timestamp_window
         self._max_body = max_body_bytes
+        self._plaintext_replays = _ReplayMemory(timestamp_window)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -94,11 +96,15 @@ class WechatCallback:
             timestamp, nonce = _required(query, "timestamp"), _required(query, "nonce")
             check_timestamp(timestamp, self._window)
             encrypted = query.get("encrypt_type", "raw").lower() == "aes"
+            if not encrypted and account.config.mode != "plaintext":
+                raise CallbackRejected(
+                    400, f"the account is in {account.config.mode} mode: plaintext is refused"
+                )
             if not encrypted:  # in AES modes msg_signature covers all this and the payload
                 check_signature(query.get("signature"), account.config.token, timestamp, nonce)
             body = await self._body(request)
-            if not encrypted and account.config.mode == "safe":
-                raise CallbackRejected(400, "the account is in safe mode: plaintext is refused")
+            if not encrypted:
+                self._plaintext_replays.check(account.config.name, timestamp, nonce, body)
             if encrypted:
                 if account.envelope is None:
                     raise CallbackRejected(400, "encrypted message, but no EncodingAESKey is set")
@@ -150,6 +156,33 @@ class WechatCallback:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise CallbackRejected(413, f"body larger than {self._max_body} bytes") from None
+
+
+class _ReplayMemory:
+    """Plaintext mode signs only token, timestamp and nonce, not the body: a captured query
+    string could carry another body within the timestamp window. Each (timestamp, nonce) is
+    remembered with its body's digest; WeChat's retries (same body) pass, another body does not.
+    The memory is per process; safe mode needs none of this."""
+
+    def __init__(self, window: int, limit: int = 100_000) -> None:
+        self._window = window
+        self._limit = limit
+        self._seen: dict[tuple[str, str, str], tuple[float, bytes]] = {}
+
+    def check(self, account: str, timestamp: str, nonce: str, body: bytes) -> None:
+        now = time.monotonic()
+        digest = hashlib.sha256(body).digest()
+        key = (account, timestamp, nonce)
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < 2 * self._window:
+            if seen[1] != digest:
+                raise CallbackRejected(403, "this signature was already used for another body")
+            return
+        self._seen[key] = (now, digest)
+        while len(self._seen) > self._limit or (
+            self._seen and now - next(iter(self._seen.values()))[0] > 2 * self._window
+        ):
+            del self._seen[next(iter(self._seen))]
 
 
 def parse_query(query_string: str) -> dict[str, str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,7 +146,7 @@ def serving(tmp_path: Path, db_url: str) -> Iterator[Path]:
 
 def test_serve_and_chat_like_a_customer(serving: Path) -> None:
     """The README's first minutes: a follow through a channel code, a keyword, a menu click."""
-    time.sleep(0.5)  # the bot creates the channels' QR codes right after start-up
+    _wait_for_channel_codes(serving)
     done = run(
         "chat",
         "--wait",
@@ -163,6 +165,26 @@ def test_serve_and_chat_like_a_customer(serving: Path) -> None:
     first = lines.index(next(line for line in lines if "欢迎通过" in line))
     news = lines.index(next(line for line in lines if "[图文]" in line))
     assert first < news  # the passive reply comes before the follow-ups
+
+
+def _wait_for_channel_codes(config: Path) -> None:
+    """The bot creates the channels' QR codes through the API right after start-up; the sandbox
+    only lets a customer scan codes that exist."""
+    sandbox = f"http://127.0.0.1:{_sandbox_port(config)}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        url = f"{sandbox}/sandbox/calls?path=/cgi-bin/qrcode/create"
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
+            if len(json.load(resp)["calls"]) >= 2:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the channels' QR codes were not created")
+
+
+def _sandbox_port(config: Path) -> str:
+    text = config.read_text(encoding="utf-8")
+    section = text[text.index("[sandbox]") :]
+    return next(line.split("=")[1].strip() for line in section.splitlines() if "port" in line)
 
 
 def test_chat_explains_when_no_sandbox_answers(tmp_path: Path, db_url: str) -> None:

@@ -30,7 +30,7 @@ def test_embedded_default_is_the_sandbox_demo() -> None:
     settings = load_settings(environ={})
     assert settings.source == str(DEFAULT_CONFIG)
     assert settings.sandbox.enabled
-    assert settings.database.url.startswith("sqlite+aiosqlite:///")
+    assert settings.database.url.get().startswith("sqlite+aiosqlite:///")
     assert settings.wechat["demo"].api_base == f"http://127.0.0.1:{settings.sandbox.port}"
 
 
@@ -54,7 +54,7 @@ def test_environment_overrides_nested_values(tmp_path: Path) -> None:
         "OPSBOT_TEST_DATABASE_URL": "ignored: not a setting",
     }
     settings = load_settings(write(tmp_path, ACCOUNT), environ=env)
-    assert settings.database.url == "postgresql+asyncpg://u@h/db"
+    assert settings.database.url.get() == "postgresql+asyncpg://u@h/db"
     assert settings.wechat["main"].secret.get() == "from-env"
     assert settings.server.port == 9000
     assert settings.sandbox.enabled is False

@@ -114,10 +114,32 @@ def test_a_broken_regex_is_refused() -> None:
         KeywordIndex([rule(1, ("regex", "(unclosed"))])
 
 
-def test_many_rules_are_indexed_not_scanned() -> None:
+def test_the_right_rule_is_found_among_ten_thousand() -> None:
     rules = [rule(i, ("contains", f"关键词{i}号")) for i in range(10_000)]
     rules.append(rule(99_999, ("regex", r"订单(\d+)号")))
     index = KeywordIndex(rules)
     assert index.match("我想问关键词9876号的事") == 9876
     assert index.match("订单12号") == 99_999
     assert index.unfiltered_patterns == 0
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(a+)+$", r"(\w+\s?)*$", r"(?:x*)*y", r"(a|(b+))*", r"(?:.+,)+"]
+)
+def test_regexes_that_can_backtrack_exponentially_are_refused(pattern: str) -> None:
+    with pytest.raises(PatternError, match="repeats a repetition"):
+        KeywordIndex([rule(1, ("regex", pattern))])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (r"\d+(?:,\d+)*", "1,2,3"),
+        (r"(?:[a-z]+-)+x", "ab-cd-x"),
+        (r"(foo|bar)+", "foobar"),
+        (r"^订单\s*\d{6,}$", "订单 123456"),
+        (r"(ab){3}c+", "abababcc"),
+    ],
+)
+def test_repetitions_with_a_separator_are_accepted(pattern: str, text: str) -> None:
+    assert KeywordIndex([rule(1, ("regex", pattern))]).match(text) == 1

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
@@ -141,3 +141,66 @@ async def test_a_record_that_breaks_its_batch_fails_alone(
     assert all(not isinstance(r, BaseException) and r.first for r in results[:3])
     if engine.dialect.name == "postgresql":
         assert isinstance(results[3], Exception)
+
+
+async def test_two_processes_writing_the_same_rows_do_not_deadlock(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both write hits of the same rules and changes of the same followers, in opposite orders:
+    rows are locked in key order, so no batch has to be retried one record at a time."""
+    engines = [create_engine(db_url), create_engine(db_url)]
+    logs = [InboundLog(e, followup_delay=0.0) for e in engines]
+    try:
+        for log in logs:
+            await log.start()
+        followers = [f"o{i}" for i in range(40)]
+
+        def batch(n: int, side: int) -> list[InboundRecord]:
+            order = followers if side == 0 else followers[::-1]
+            return [
+                record(
+                    f"m:{side}:{n}:{openid}",
+                    hit_rule=hash(openid) % 7,
+                    follower=FollowerChange(openid, True, channel=f"c{n}", followed=True),
+                )
+                for openid in order
+            ]
+
+        with caplog.at_level("WARNING", logger="storage.inbound"):
+            futures = [
+                logs[side].submit(r) for n in range(15) for side in (0, 1) for r in batch(n, side)
+            ]
+            outcomes = await asyncio.gather(*futures)
+        assert all(o.first for o in outcomes)
+        assert not [r for r in caplog.records if "one by one" in r.getMessage()]
+        async with engines[0].connect() as conn:
+            total = (await conn.execute(select(func.sum(KeywordHitRow.hits)))).scalar()
+        assert total == 15 * 2 * 40
+    finally:
+        for log in logs:
+            await log.stop()
+        for e in engines:
+            await e.dispose()
+
+
+async def test_stopping_writes_everything_queued(engine: AsyncEngine) -> None:
+    log = InboundLog(engine, followup_delay=0.0)
+    await log.start()
+    futures = [log.submit(record(f"m:{i}")) for i in range(50)]
+    await log.stop()
+    assert all(f.done() and f.result().first for f in futures)
+    assert len(await rows(engine, InboundEventRow)) == 50
+
+
+async def test_old_dedupe_keys_are_forgotten_in_chunks(
+    engine: AsyncEngine, log: InboundLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.inbound import prune
+
+    monkeypatch.setattr("storage.inbound.PRUNE_CHUNK", 4)
+    await asyncio.gather(*(log.submit(record(f"m:{i}")) for i in range(10)))
+    assert await prune(engine, datetime.now(UTC) - timedelta(hours=1)) == 0
+    assert await prune(engine, datetime.now(UTC) + timedelta(seconds=1)) == 10
+    assert await rows(engine, InboundEventRow) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -101,3 +102,21 @@ async def test_retry_puts_it_back_with_a_delay(engine: AsyncEngine) -> None:
     (again,) = await later.claim_due(1)
     assert again.attempts == 1
     assert (await box.counts()) == {"claimed": 1}
+
+
+async def test_sent_messages_are_forgotten_after_retention_in_chunks(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storage.outbox.PRUNE_CHUNK", 3)
+    box = outbox(engine)
+    for n in range(7):
+        await box.add("wechat", "demo", f"user{n}", [{"text": str(n)}])
+    items = await box.claim_due(10)
+    for item in items[:5]:
+        await box.mark_sending(item)
+        await box.sent(item)
+    await box.mark_sending(items[5])
+    await box.fail(items[5], "refused")
+    assert await box.prune_sent(_now() - timedelta(minutes=1)) == 0  # too recent
+    assert await box.prune_sent(_now() + timedelta(minutes=1)) == 5
+    assert sorted((await statuses(engine)).values()) == ["claimed", "failed"]

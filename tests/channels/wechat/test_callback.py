@@ -73,6 +73,10 @@ BILLION_LAUGHS = (
     '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
     "<xml><ToUserName>gh</ToUserName><Content>&lol3;</Content></xml>"
 )
+PI_THEN_ENTITY = (
+    '<?pi <a?><!DOCTYPE xml [<!ENTITY a "AAAA">]><xml><ToUserName>gh</ToUserName>'
+    "<Content>&a;&a;</Content></xml>"
+)
 EXTERNAL_ENTITY = (
     '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     "<xml><ToUserName>gh</ToUserName><Content>&xxe;</Content></xml>"
@@ -94,8 +98,15 @@ def sealed_body(account: FakeAccount, inner: str) -> tuple[dict[str, str], bytes
 
 
 async def post(stack: Stack, query: dict[str, str], body: bytes, path: str = "/wechat/demo") -> int:
+    status, _ = await post_for_reason(stack, query, body, path)
+    return status
+
+
+async def post_for_reason(
+    stack: Stack, query: dict[str, str], body: bytes, path: str = "/wechat/demo"
+) -> tuple[int, str]:
     async with stack.http.post(stack.bot_url + path, params=query, data=body) as resp:
-        return resp.status
+        return resp.status, await resp.text()
 
 
 @pytest.mark.parametrize(
@@ -116,6 +127,7 @@ async def post(stack: Stack, query: dict[str, str], body: bytes, path: str = "/w
         ("billion laughs", 400),
         ("external entity", 400),
         ("inner billion laughs", 400),
+        ("entity behind a processing instruction", 400),
         ("no Encrypt element", 400),
         ("message without MsgId", 400),
         ("message for another account", 403),
@@ -166,6 +178,8 @@ async def test_bad_callbacks_are_refused_and_change_nothing(
         body = EXTERNAL_ENTITY.encode()
     elif case == "inner billion laughs":
         query, body = sealed_body(account, BILLION_LAUGHS)
+    elif case == "entity behind a processing instruction":
+        query, body = sealed_body(account, PI_THEN_ENTITY)
     elif case == "no Encrypt element":
         body = b"<xml><ToUserName>gh</ToUserName></xml>"
     elif case == "message without MsgId":
@@ -175,7 +189,10 @@ async def test_bad_callbacks_are_refused_and_change_nothing(
     elif case == "message for another account":
         query, body = sealed_body(account, hello(stack).replace(account.original_id, "gh_other"))
     with caplog.at_level(logging.WARNING, logger="channels.wechat.callback"):
-        assert await post(stack, query, body, path) == status
+        answer, reason = await post_for_reason(stack, query, body, path)
+    assert answer == status
+    if "laughs" in case or "entit" in case:
+        assert "document type" in reason  # refused for the declaration, not by accident
     assert any("refused" in r.getMessage() for r in caplog.records)
     await nothing_changed(stack)
     await still_serving(stack)
@@ -198,6 +215,39 @@ async def test_plaintext_mode_refuses_a_wrong_or_missing_signature(
         assert await post(stack, query, body) == 403
         await nothing_changed(stack)
         assert (await stack.post_callback(hello(stack, msg_id=9)))[0] == 200
+
+
+async def test_plaintext_mode_refuses_a_signature_reused_for_another_body(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with running_stack(
+        tmp_path, db_url, config={"demo": CONFIG}, modes={"demo": "plaintext"}
+    ) as stack:
+        query, body = build_callback(
+            stack.account, hello(stack, msg_id=31), timestamp=int(time.time()), nonce="n"
+        )
+        assert await post(stack, query, body) == 200
+        assert await post(stack, query, body) == 200  # WeChat's retry: same query, same body
+        forged = hello(stack, msg_id=32).replace("你好", "价格").encode()
+        assert await post_for_reason(stack, query, forged) == (
+            403,
+            "this signature was already used for another body",
+        )
+
+
+async def test_compatible_mode_refuses_plaintext(tmp_path: Path, db_url: str) -> None:
+    async with running_stack(
+        tmp_path, db_url, config={"demo": CONFIG}, modes={"demo": "compatible"}
+    ) as stack:
+        query, _ = build_callback(
+            stack.account, hello(stack), timestamp=int(time.time()), nonce="n"
+        )
+        del query["encrypt_type"], query["msg_signature"]
+        assert await post_for_reason(stack, query, hello(stack).encode()) == (
+            400,
+            "the account is in compatible mode: plaintext is refused",
+        )
+        await nothing_changed(stack)
 
 
 async def test_url_verification_echoes_only_with_the_right_signature(stack: Stack) -> None:
