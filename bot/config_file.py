@@ -29,7 +29,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
-from channels.wechat.limits import reply_problems
+from channels.wechat.limits import channel_name_problem, menu_key_problem, reply_problems
 from handlers.books import load_config, save_config
 from handlers.config import (
     AccountConfig,
@@ -106,6 +106,14 @@ def _check_platform(config: AccountConfig, where: str) -> None:
         *((f"keyword_rules[{i}].reply", r.reply, True) for i, r in enumerate(config.keyword_rules)),
         *((f"menu_replies.{k}", v, False) for k, v in config.menu_replies.items()),
     ]
+    for i, channel in enumerate(config.channels):
+        problem = channel_name_problem(channel.name)
+        if problem:
+            raise ConfigError(f"{where}channels[{i}].name", problem)
+    for key in config.menu_replies:
+        problem = menu_key_problem(key)
+        if problem:
+            raise ConfigError(f"{where}menu_replies.{key}", problem)
     for path, messages, answers_message in replies:
         problems = reply_problems(
             [message_from_dict(m) for m in messages], answers_message=answers_message

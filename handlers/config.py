@@ -29,8 +29,9 @@ MAX_KEYWORD_MESSAGES = 5  # a customer message lets us send 5 messages in 48 hou
 MAX_FOLLOW_MESSAGES = 3  # a follow, a scan or a menu click lets us send 3 within a minute
 MAX_KEYWORDS_PER_RULE = 50
 NAME_PATTERN = re.compile(r"[^\s/]{1,64}")
-CHANNEL_PATTERN = re.compile(r"[A-Za-z0-9_\-.]{1,64}")
-MENU_KEY_MAX_BYTES = 128
+# Names a person can read and type; each platform adds its own limits (see channels/).
+CHANNEL_PATTERN = re.compile(r"[A-Za-z0-9_\-.]{1,128}")
+MENU_KEY_MAX_CHARS = 256
 
 
 class ConfigError(ValueError):
@@ -89,8 +90,8 @@ def account_config_from_dict(account: str, data: Any, where: str = "") -> Accoun
     menu: dict[str, tuple[dict[str, Any], ...]] = {}
     for key, reply in _mapping(data.get("menu_replies", {}), f"{where}menu_replies").items():
         w = f"{where}menu_replies.{key}"
-        if not isinstance(key, str) or not key or len(key.encode()) > MENU_KEY_MAX_BYTES:
-            raise ConfigError(w, f"a menu key is 1 to {MENU_KEY_MAX_BYTES} bytes")
+        if not isinstance(key, str) or not key.strip() or len(key) > MENU_KEY_MAX_CHARS:
+            raise ConfigError(w, f"a menu key is 1 to {MENU_KEY_MAX_CHARS} characters")
         menu[key] = _messages(reply, w, 1, MAX_FOLLOW_MESSAGES)
     return AccountConfig(
         account=account,
@@ -182,7 +183,8 @@ def _channel(data: Any, where: str) -> ChannelConfig:
     name = data.get("name")
     if not isinstance(name, str) or not CHANNEL_PATTERN.fullmatch(name):
         raise ConfigError(
-            f"{where}.name", "a channel name is 1-64 characters of A-Z a-z 0-9 _ - . (the QR scene)"
+            f"{where}.name",
+            "a channel name is letters, digits, _ - and . (it becomes the QR scene)",
         )
     title = data.get("title", "")
     if not isinstance(title, str) or len(title) > 128:

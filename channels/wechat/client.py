@@ -189,21 +189,6 @@ class WechatClient:
     async def get_menu(self) -> dict[str, Any]:
         return await self.call("GET", "/cgi-bin/menu/get")
 
-    async def mass_send(
-        self, openids: list[str], msgtype: str, body: dict[str, Any], *, client_msg_id: str
-    ) -> dict[str, Any]:
-        """Send to a list of followers (2 to 10,000); ``client_msg_id`` makes it idempotent."""
-        return await self.call(
-            "POST",
-            "/cgi-bin/message/mass/send",
-            json={
-                "touser": openids,
-                "msgtype": msgtype,
-                msgtype: body,
-                "clientmsgid": client_msg_id,
-            },
-        )
-
 
 class WechatQrIssuer:
     """Channel QR codes of one account: permanent codes with a string scene (§2.4)."""

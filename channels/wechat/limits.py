@@ -11,6 +11,22 @@ PASSIVE_NEWS_TO_MESSAGE = 1
 PASSIVE_NEWS_TO_EVENT = 8
 # Customer-service news messages carry exactly one article.
 CUSTOM_NEWS_ARTICLES = 1
+# A channel's QR code carries its name as scene_str (§2.4); a menu button's key (§2.3).
+QR_SCENE_CHARS = 64
+MENU_KEY_BYTES = 128
+
+
+def channel_name_problem(name: str) -> str | None:
+    if len(name) > QR_SCENE_CHARS:
+        return f"a QR code scene is at most {QR_SCENE_CHARS} characters; this name has {len(name)}"
+    return None
+
+
+def menu_key_problem(key: str) -> str | None:
+    size = len(key.encode())
+    if size > MENU_KEY_BYTES:
+        return f"a menu key is at most {MENU_KEY_BYTES} bytes (UTF-8); this one has {size}"
+    return None
 
 
 def reply_problems(messages: Sequence[Message], *, answers_message: bool) -> list[tuple[int, str]]:

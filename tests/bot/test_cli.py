@@ -93,6 +93,14 @@ def _normalized(path: Path) -> object:
             "accounts.demo.default_follow_reply[0].content: template fails on a sample customer",
         ),
         ("accounts: [1, 2", "not valid YAML"),
+        (
+            "accounts: {demo: {channels: [{name: " + "c" * 65 + "}]}}",
+            "accounts.demo.channels[0].name: a QR code scene is at most 64 characters",
+        ),
+        (
+            "accounts: {demo: {menu_replies: {" + "键" * 43 + ": [{text: x}]}}}",
+            "menu key is at most 128 bytes (UTF-8); this one has 129",
+        ),
     ],
 )
 def test_a_bad_file_is_refused_whole_with_its_place(

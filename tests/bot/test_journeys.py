@@ -150,7 +150,9 @@ async def test_retries_of_a_callback_are_handled_once_and_answered_alike(stack: 
         decode_reply(stack.account, body, openid=OPENID)["Content"] for _, body in [first, *retries]
     }
     assert contents == {"正在查询订单"}
-    await asyncio.sleep(0.6)  # time for any duplicate follow-up to show itself
+    queued = [r for r in await stack.outbox_rows() if r.message == {"text": "稍后客服联系您"}]
+    assert len(queued) == 1  # queued once, so it can only be sent once
+    await asyncio.sleep(0.6)  # and it went out once
     follow_ups = [
         c
         for c in stack.calls("/cgi-bin/message/custom/send")
@@ -176,6 +178,8 @@ async def test_two_bot_processes_handle_a_callback_once(stack: Stack, tmp_path: 
         assert {decode_reply(stack.account, b, openid=OPENID)["Content"] for _, b in answers} == {
             "正在查询订单"
         }
+        queued = [r for r in await stack.outbox_rows() if r.message == {"text": "稍后客服联系您"}]
+        assert len(queued) == 1
         await asyncio.sleep(0.6)
         follow_ups = [
             c
