@@ -25,8 +25,10 @@ from typing import Any
 from handlers.matching import MATCH_KINDS, Keyword, MatchKind, PatternError, compile_regex
 from handlers.messages import MessageFormatError, message_from_dict
 
-MAX_KEYWORD_MESSAGES = 5  # a customer message lets us send 5 messages in 48 hours
-MAX_FOLLOW_MESSAGES = 3  # a follow, a scan or a menu click lets us send 3 within a minute
+# Product rules: a channel's follow reply is up to 3 messages (the product spec); a keyword reply
+# up to 5. Channels check what their platform allows on top (channels/wechat/limits.py).
+MAX_KEYWORD_MESSAGES = 5
+MAX_FOLLOW_MESSAGES = 3
 MAX_KEYWORDS_PER_RULE = 50
 NAME_PATTERN = re.compile(r"[^\s/]{1,64}")
 # Names a person can read and type; each platform adds its own limits (see channels/).

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 400
 SWEEP_SECONDS = 0.05
 # A follower's last interaction is rewritten at most this often per process: it only has to be
-# accurate enough for the platform's 48-hour customer-service window.
+# accurate enough for what it serves (the platforms' windows for messaging a customer).
 TOUCH_SECONDS = 60.0
 TOUCH_MEMORY = 100_000
 
@@ -54,7 +54,7 @@ class FollowerChange:
     channel: str | None = None  # the channel of a follow or a scan
     followed: bool = False  # a follow: sets subscribed_at (and first_channel when new)
     unfollowed: bool = False
-    interacted: bool = False  # opens the customer-service window
+    interacted: bool = False  # opens the platform's window for messaging the customer
 
     @property
     def touch_only(self) -> bool:

@@ -120,7 +120,8 @@ class ConfigRevisionRow(Base):
 
 
 class FollowerRow(Base):
-    """A customer of an account. ``last_interaction_at`` opens the customer-service window."""
+    """A customer of an account. ``last_interaction_at`` tells whether the platform still lets
+    the bot message them (on WeChat, for 48 hours after they last acted)."""
 
     __tablename__ = "followers"
     __table_args__ = (Index(None, "account", "first_channel"),)

@@ -11,6 +11,10 @@ PASSIVE_NEWS_TO_MESSAGE = 1
 PASSIVE_NEWS_TO_EVENT = 8
 # Customer-service news messages carry exactly one article.
 CUSTOM_NEWS_ARTICLES = 1
+# Customer-service messages a customer's action allows: 5 in 48 hours after a message, 3 within
+# a minute after a follow, a scan or a menu click (§2.2).
+CUSTOM_QUOTA_AFTER_MESSAGE = 5
+CUSTOM_QUOTA_AFTER_EVENT = 3
 # A channel's QR code carries its name as scene_str (§2.4); a menu button's key (§2.3).
 QR_SCENE_CHARS = 64
 MENU_KEY_BYTES = 128
@@ -32,9 +36,19 @@ def menu_key_problem(key: str) -> str | None:
 def reply_problems(messages: Sequence[Message], *, answers_message: bool) -> list[tuple[int, str]]:
     """What the platform would refuse or cut in a reply, as (message index, problem) pairs.
 
-    The first message goes back passively; the next ones go out as customer-service messages.
+    The first message goes back passively; the next ones go out as customer-service messages,
+    within the quota the customer's action earns (§2.2).
     """
     problems = []
+    quota = CUSTOM_QUOTA_AFTER_MESSAGE if answers_message else CUSTOM_QUOTA_AFTER_EVENT
+    if len(messages) - 1 > quota:
+        problems.append(
+            (
+                quota + 1,
+                f"the platform lets a reply add {quota} messages after the "
+                f"first; this one adds {len(messages) - 1}",
+            )
+        )
     for i, message in enumerate(messages):
         if i == 0 and isinstance(message, News):
             limit = PASSIVE_NEWS_TO_MESSAGE if answers_message else PASSIVE_NEWS_TO_EVENT
