@@ -26,7 +26,7 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import JSON, Boolean, Date, DateTime
 from sqlalchemy.dialects import postgresql
@@ -114,16 +114,11 @@ class SqliteDriver:
         conn.execute("BEGIN IMMEDIATE")
         try:
             plan = plan_factory()
-            rows: list[tuple[Any, ...]] | None = None
-            while True:
-                try:
-                    statement = plan.send(rows) if rows is not None else next(plan)
-                except StopIteration as done:
-                    result: T = done.value
-                    break
-                rows = self._execute(conn, statement)
+            step = _advance(plan, None)
+            while isinstance(step, Insert | SelectIn):
+                step = _advance(plan, self._execute(conn, step))
             conn.execute("COMMIT")
-            return result
+            return step.value
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -163,14 +158,10 @@ class PostgresDriver:
             conn: Any = raw.driver_connection
             async with conn.transaction():
                 plan = plan_factory()
-                rows: list[tuple[Any, ...]] | None = None
-                while True:
-                    try:
-                        statement = plan.send(rows) if rows is not None else next(plan)
-                    except StopIteration as done:
-                        result: T = done.value
-                        return result
-                    rows = [tuple(r) for r in await self._execute(conn, statement)]
+                step = _advance(plan, None)
+                while isinstance(step, Insert | SelectIn):
+                    step = _advance(plan, [tuple(r) for r in await self._execute(conn, step)])
+                return step.value
 
     async def close(self) -> None:
         return None
@@ -203,6 +194,19 @@ class PostgresDriver:
         # Without a length: casting to VARCHAR(64) would silently truncate longer values, where
         # the insert into the column must fail instead.
         return re.sub(r"\(\d+\)", "", str(table.c[column].type.compile(dialect=self._pg)))
+
+
+@dataclass(frozen=True)
+class _Done(Generic[T]):
+    value: T
+
+
+def _advance(plan: Plan[T], rows: list[tuple[Any, ...]] | None) -> Statement | _Done[T]:
+    """Give the plan the rows of its last statement; get its next statement, or its result."""
+    try:
+        return plan.send(rows)  # type: ignore[arg-type]  # the first send must be None
+    except StopIteration as finished:
+        return _Done(finished.value)
 
 
 # Statements are built from identifiers of our own Table metadata and fixed SQL fragments;
