@@ -1,8 +1,8 @@
 """The Official Account callback: ``GET`` and ``POST /wechat/{account}``.
 
-Order of checks for a POST: known account, timestamp inside the window, ``signature`` (plaintext
-mode; in AES modes ``msg_signature`` covers the same and the payload), body size, message mode,
-XML safety, ``msg_signature`` and decryption (AES modes), addressee, then decoding.
+Order of checks for a POST: known account, timestamp inside the window, message mode, body size,
+then per mode: ``msg_signature`` and decryption (AES modes), or ``signature`` and the replay
+memory (plaintext); XML safety, addressee, decoding.
 Anything refused gets a 4xx with a short reason, is logged, and changes nothing. A failure to store
 the event answers 503 so that WeChat retries.
 """
@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -100,22 +100,9 @@ class WechatCallback:
                 raise CallbackRejected(
                     400, f"the account is in {account.config.mode} mode: plaintext is refused"
                 )
-            if not encrypted:  # in AES modes msg_signature covers all this and the payload
-                check_signature(query.get("signature"), account.config.token, timestamp, nonce)
             body = await self._body(request)
-            if not encrypted:
-                self._plaintext_replays.check(account.config.name, timestamp, nonce, body)
-            if encrypted:
-                if account.envelope is None:
-                    raise CallbackRejected(400, "encrypted message, but no EncodingAESKey is set")
-                sealed = sealed_message(body) or parse_xml(body).get("Encrypt")
-                if not isinstance(sealed, str | bytes) or not sealed:
-                    raise CallbackRejected(400, "encrypted message without <Encrypt>")
-                fields = parse_xml(
-                    account.envelope.open(sealed, query.get("msg_signature"), timestamp, nonce)
-                )
-            else:
-                fields = parse_xml(body)
+            opened = self._sealed_fields if encrypted else self._plain_fields
+            fields = opened(account, query, body, timestamp, nonce)
             original_id = account.config.original_id
             if original_id and fields.get("ToUserName") != original_id:
                 raise CallbackRejected(403, "the message is addressed to another account")
@@ -142,6 +129,27 @@ class WechatCallback:
         if encrypted and account.envelope is not None:
             xml = account.envelope.seal(xml, nonce, str(now))
         return web.Response(body=xml.encode(), content_type="application/xml")
+
+    def _sealed_fields(
+        self, account: _Account, query: dict[str, str], body: bytes, timestamp: str, nonce: str
+    ) -> dict[str, Any]:
+        """AES modes: ``msg_signature`` covers token, timestamp, nonce and the payload."""
+        if account.envelope is None:
+            raise CallbackRejected(400, "encrypted message, but no EncodingAESKey is set")
+        sealed = sealed_message(body) or parse_xml(body).get("Encrypt")
+        if not isinstance(sealed, str | bytes) or not sealed:
+            raise CallbackRejected(400, "encrypted message without <Encrypt>")
+        return parse_xml(
+            account.envelope.open(sealed, query.get("msg_signature"), timestamp, nonce)
+        )
+
+    def _plain_fields(
+        self, account: _Account, query: dict[str, str], body: bytes, timestamp: str, nonce: str
+    ) -> dict[str, Any]:
+        """Plaintext mode: ``signature`` covers token, timestamp and nonce, not the body."""
+        check_signature(query.get("signature"), account.config.token, timestamp, nonce)
+        self._plaintext_replays.check(account.config.name, timestamp, nonce, body)
+        return parse_xml(body)
 
     def _account(self, request: web.Request) -> _Account:
         account = self._accounts.get(request.match_info["account"])
