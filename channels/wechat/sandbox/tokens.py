@@ -78,10 +78,13 @@ class TokenStore:
         token = self._tokens.get(value or "")
         return token.account if token else None
 
+    def _live(self, account: str, now: float) -> list[IssuedToken]:
+        return [t for t in self._tokens.values() if t.account == account and self._valid(t, now)]
+
     def revoke(self, account: str) -> int:
         """Invalidate every token of an account now (40001), as if another party refreshed."""
         now = self._clock.now()
-        live = [t for t in self._tokens.values() if t.account == account and self._valid(t, now)]
+        live = self._live(account, now)
         for token in live:
             token.invalid_from = now
         return len(live)
@@ -89,7 +92,7 @@ class TokenStore:
     def expire(self, account: str) -> int:
         """Let every token of an account run out now (42001)."""
         now = self._clock.now()
-        live = [t for t in self._tokens.values() if t.account == account and self._valid(t, now)]
+        live = self._live(account, now)
         for token in live:
             token.expires_at = now
         return len(live)
