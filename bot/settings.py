@@ -32,6 +32,7 @@ ACCOUNT_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 MESSAGE_MODES = ("plaintext", "compatible", "safe")
 TOKEN_ENDPOINTS = ("classic", "stable")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TELEGRAM_MODES = ("webhook", "polling")
 
 
 class SettingsError(Exception):
@@ -124,12 +125,62 @@ class WechatAccountSettings:
 
 
 @dataclass(frozen=True)
+class WecomAppSettings:
+    """One WeCom self-built app (自建应用) whose chat staff and admins use."""
+
+    corp_id: str
+    agent_id: int
+    secret: Secret
+    token: Secret
+    encoding_aes_key: Secret
+    api_base: str = "https://qyapi.weixin.qq.com"
+    # The Official Account that admins of this app configure (default: the first one).
+    manages: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class TelegramBotSettings:
+    """One Telegram bot that staff and admins talk to."""
+
+    token: Secret
+    # webhook: Telegram POSTs to {server.public_url}/telegram/{name}; polling: we ask getUpdates.
+    mode: str = "webhook"
+    webhook_secret: Secret | None = None
+    api_base: str = "https://api.telegram.org"
+    # The bot's @username without the @ (asked from getMe when empty).
+    username: str = ""
+    manages: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    """Who may do what in staff chats. People are written ``platform:account:user`` and chats
+    ``platform:account:chat`` (``wecom:demo:zhangsan``, ``telegram:demo:-1001234``)."""
+
+    # Roles granted at start-up; more are granted and revoked by command.
+    admins: list[str] = field(default_factory=list)
+    staff: list[str] = field(default_factory=list)
+    # Group chats where admin commands are accepted (they always are in a direct chat).
+    admin_chats: list[str] = field(default_factory=list)
+    # How long a confirmation waits for its answer, and a wizard for its next step.
+    confirm_seconds: int = 120
+    wizard_minutes: int = 30
+    # Commands one person may send per minute.
+    rate_per_minute: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     wechat: dict[str, WechatAccountSettings] = field(default_factory=dict)
+    wecom: dict[str, WecomAppSettings] = field(default_factory=dict)
+    telegram: dict[str, TelegramBotSettings] = field(default_factory=dict)
+    commands: CommandSettings = field(default_factory=CommandSettings)
     log_level: str = "INFO"
     source: str = ""
 
@@ -200,6 +251,11 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
     if origin in (types.UnionType, typing.Union):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         return None if value is None else _convert(options[0], value, name)
+    if origin is list:
+        if not isinstance(value, list):
+            raise SettingsError(f"{name} must be a list")
+        item_hint = typing.get_args(hint)[0]
+        return [_convert(item_hint, item, f"{name}[{i}]") for i, item in enumerate(value)]
     if origin is dict:
         item_type = typing.get_args(hint)[1]
         if not isinstance(value, dict):
@@ -277,15 +333,82 @@ def _check(s: Settings) -> None:
         )
     for name, account in s.wechat.items():
         _check_account(name, account)
+    for name, app in s.wecom.items():
+        _check_wecom(name, app, s)
+    for name, bot in s.telegram.items():
+        _check_telegram(name, bot, s)
+    _check_commands(s)
+
+
+def _check_name(where: str, name: str) -> None:
+    if not ACCOUNT_NAME_PATTERN.fullmatch(name):
+        raise SettingsError(
+            f"{where}: names are 1-32 characters of a-z, 0-9, _ and -, starting with a "
+            "letter or digit"
+        )
+
+
+def _check_manages(where: str, manages: str, s: Settings) -> None:
+    if manages and manages not in s.wechat:
+        raise SettingsError(f"{where}.manages names no Official Account in [wechat]: {manages!r}")
+
+
+def _check_wecom(name: str, a: WecomAppSettings, s: Settings) -> None:
+    where = f"wecom.{name}"
+    _check_name(where, name)
+    if not re.fullmatch(r"[A-Za-z0-9]{1,64}", a.corp_id):
+        raise SettingsError(f"{where}.corp_id must be letters and digits")
+    _in_range(f"{where}.agent_id", a.agent_id, 1, 2**31 - 1)
+    if not re.fullmatch(r"[A-Za-z0-9]{1,32}", a.token.get()):
+        raise SettingsError(f"{where}.token must be 1-32 letters and digits")
+    if not AES_KEY_PATTERN.fullmatch(a.encoding_aes_key.get()):
+        raise SettingsError(f"{where}.encoding_aes_key must be 43 characters from A-Z a-z 0-9")
+    if not a.api_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{where}.api_base must be an http(s) URL")
+    _check_manages(where, a.manages, s)
+
+
+def _check_telegram(name: str, b: TelegramBotSettings, s: Settings) -> None:
+    where = f"telegram.{name}"
+    _check_name(where, name)
+    if b.mode not in TELEGRAM_MODES:
+        raise SettingsError(f"{where}.mode must be one of {', '.join(TELEGRAM_MODES)}")
+    if not re.fullmatch(r"\d{1,20}:[A-Za-z0-9_-]{20,80}", b.token.get()):
+        raise SettingsError(f"{where}.token must look like 123456:ABC-DEF... (from @BotFather)")
+    if b.mode == "webhook":
+        if b.webhook_secret is None:
+            raise SettingsError(f"{where}.webhook_secret is required in webhook mode")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", b.webhook_secret.get()):
+            raise SettingsError(f"{where}.webhook_secret must be 1-256 of A-Z a-z 0-9 _ -")
+    if not b.api_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{where}.api_base must be an http(s) URL")
+    _check_manages(where, b.manages, s)
+
+
+def _check_commands(s: Settings) -> None:
+    c = s.commands
+    for where, values in (
+        ("commands.admins", c.admins),
+        ("commands.staff", c.staff),
+        ("commands.admin_chats", c.admin_chats),
+    ):
+        for value in values:
+            platform, _, rest = value.partition(":")
+            account, _, who = rest.partition(":")
+            known = s.wecom if platform == "wecom" else s.telegram if platform == "telegram" else None
+            if known is None or account not in known or not who:
+                raise SettingsError(
+                    f"{where}: {value!r} is not platform:account:id with platform wecom or "
+                    "telegram and an account from the settings"
+                )
+    _in_range("commands.confirm_seconds", c.confirm_seconds, 10, 86400)
+    _in_range("commands.wizard_minutes", c.wizard_minutes, 1, 7 * 24 * 60)
+    _in_range("commands.rate_per_minute", c.rate_per_minute, 1, 10_000)
 
 
 def _check_account(name: str, a: WechatAccountSettings) -> None:
     where = f"wechat.{name}"
-    if not ACCOUNT_NAME_PATTERN.fullmatch(name):
-        raise SettingsError(
-            f"{where}: account names are 1-32 characters of a-z, 0-9, _ and -, starting with a "
-            "letter or digit"
-        )
+    _check_name(where, name)
     if a.mode not in MESSAGE_MODES:
         raise SettingsError(f"{where}.mode must be one of {', '.join(MESSAGE_MODES)}")
     if a.token_endpoint not in TOKEN_ENDPOINTS:

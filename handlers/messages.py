@@ -11,6 +11,10 @@ used in configuration files (``opsbot import``), in the database and in the outb
                "hq_music_url": "...", "thumb_media_id": "..."}}
     {"news": [{"title": "...", "description": "...", "url": "...", "picurl": "..."}]}
     {"transfer_to_agent": {"agent": ""}}
+    {"picture": {"url": "...", "caption": "..."}}
+
+``picture`` is for staff chats: an image the sender fetches from ``url`` and uploads itself (a
+channel's QR code sent back to the admin who created it).
 """
 
 from __future__ import annotations
@@ -76,7 +80,15 @@ class TransferToAgent:
     agent: str = ""
 
 
-Message = Text | Image | Voice | Video | Music | News | TransferToAgent
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """An image fetched from ``url`` and uploaded by the sender, with an optional caption."""
+
+    url: str
+    caption: str = ""
+
+
+Message = Text | Image | Voice | Video | Music | News | TransferToAgent | Picture
 
 # Which fields of each type are Jinja2 templates (rendered per follower); the rest are literal.
 TEMPLATED_FIELDS: dict[type[Any], tuple[str, ...]] = {
@@ -92,6 +104,7 @@ _SIMPLE: dict[str, type[Any]] = {
     "video": Video,
     "music": Music,
     "transfer_to_agent": TransferToAgent,
+    "picture": Picture,
 }
 _TYPE_NAMES: dict[type[Any], str] = {cls: name for name, cls in _SIMPLE.items()}
 TYPE_NAMES = ("text", *_SIMPLE, "news")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers.messages import Message, News, TransferToAgent
+from handlers.messages import Message, News, Picture, TransferToAgent
 
 # Passive news replies: 1 article when answering a customer's message, 8 for events.
 PASSIVE_NEWS_TO_MESSAGE = 1
@@ -71,6 +71,8 @@ def reply_problems(messages: Sequence[Message], *, answers_message: bool) -> lis
                     f"{len(message.articles)}",
                 )
             )
+        elif isinstance(message, Picture):
+            problems.append((i, "an Official Account sends images as materials (media_id)"))
         elif i > 0 and isinstance(message, TransferToAgent):
             problems.append((i, "a hand-over to customer service can only be the first message"))
     return problems
