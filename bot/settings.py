@@ -119,6 +119,7 @@ class WechatAccountSettings:
     encoding_aes_key: Secret | None = None
     mode: str = "safe"
     api_base: str = "https://api.weixin.qq.com"
+    qr_image_base: str = "https://mp.weixin.qq.com"
     original_id: str = ""
     token_endpoint: str = "stable"  # noqa: S105 - an endpoint name, not a secret
     name: str = ""
@@ -183,6 +184,10 @@ class Settings:
     commands: CommandSettings = field(default_factory=CommandSettings)
     log_level: str = "INFO"
     source: str = ""
+
+    def managed_account(self, manages: str) -> str:
+        """The Official Account a staff app's admins configure: ``manages`` or the first one."""
+        return manages or next(iter(self.wechat), "")
 
     def account(self, name: str) -> WechatAccountSettings:
         try:
@@ -395,8 +400,9 @@ def _check_commands(s: Settings) -> None:
         for value in values:
             platform, _, rest = value.partition(":")
             account, _, who = rest.partition(":")
-            known = s.wecom if platform == "wecom" else s.telegram if platform == "telegram" else None
-            if known is None or account not in known or not who:
+            apps: dict[str, dict[str, Any]] = {"wecom": s.wecom, "telegram": s.telegram}
+            known = apps.get(platform, {})
+            if account not in known or not who:
                 raise SettingsError(
                     f"{where}: {value!r} is not platform:account:id with platform wecom or "
                     "telegram and an account from the settings"
@@ -422,6 +428,8 @@ def _check_account(name: str, a: WechatAccountSettings) -> None:
         raise SettingsError(f"{where}.encoding_aes_key must be 43 characters from A-Z a-z 0-9")
     if not a.api_base.startswith(("http://", "https://")):
         raise SettingsError(f"{where}.api_base must be an http(s) URL")
+    if not a.qr_image_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{where}.qr_image_base must be an http(s) URL")
     if not a.app_id:
         raise SettingsError(f"{where}.app_id must not be empty")
 

@@ -50,6 +50,7 @@ async def load_config(
         "default_follow_reply": replies.get((FOLLOW_DEFAULT, ""), []),
         "no_match_reply": replies.get((NO_MATCH, ""), []),
         "menu_replies": {key: m for (trigger, key), m in replies.items() if trigger == MENU},
+        "menu": stored.menu,
     }
     config = account_config_from_dict(account, data)
     return config, stored.revision, {r["name"]: r["id"] for r in stored.rules}
@@ -68,7 +69,9 @@ async def save_config(engine: AsyncEngine, config: AccountConfig) -> int:
         )
         if messages
     ]
-    return await config_repo.replace(engine, config.account, rules, channels, replies)
+    return await config_repo.replace(
+        engine, config.account, rules, channels, replies, [dict(b) for b in config.menu]
+    )
 
 
 def _rule_row(position: int, rule: KeywordRuleConfig) -> dict[str, Any]:

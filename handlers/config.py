@@ -9,7 +9,9 @@ This is the shape that ``opsbot import`` reads, ``opsbot export`` writes and the
   the platform API in order);
 - ``default_follow_reply``: for follows without a channel, or whose channel has no reply;
 - ``no_match_reply``: for messages no rule answers (empty = off, the default);
-- ``menu_replies``: menu key -> messages.
+- ``menu_replies``: menu key -> messages;
+- ``menu``: the custom menu as edited (the draft), in the platform's button shape (see
+  :mod:`handlers.menu`); publishing sends it to the platform.
 
 Validation here is about the product: counts, names, keywords, templates. Platform limits (how
 many news articles a passive reply may carry, ...) are checked by the channel before import.
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.matching import MATCH_KINDS, Keyword, MatchKind, PatternError, compile_regex
+from handlers.menu import MenuError, menu_from_data
 from handlers.messages import MessageFormatError, message_from_dict
 
 # Product rules: a channel's follow reply is up to 3 messages (the product spec); a keyword reply
@@ -69,6 +72,7 @@ class AccountConfig:
     default_follow_reply: tuple[dict[str, Any], ...] = ()
     no_match_reply: tuple[dict[str, Any], ...] = ()
     menu_replies: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+    menu: tuple[dict[str, Any], ...] = ()
 
 
 def account_config_from_dict(account: str, data: Any, where: str = "") -> AccountConfig:
@@ -77,7 +81,14 @@ def account_config_from_dict(account: str, data: Any, where: str = "") -> Accoun
     _only(
         data,
         where,
-        ("keyword_rules", "channels", "default_follow_reply", "no_match_reply", "menu_replies"),
+        (
+            "keyword_rules",
+            "channels",
+            "default_follow_reply",
+            "no_match_reply",
+            "menu_replies",
+            "menu",
+        ),
     )
     rules = tuple(
         _rule(item, f"{where}keyword_rules[{i}]")
@@ -109,7 +120,15 @@ def account_config_from_dict(account: str, data: Any, where: str = "") -> Accoun
             data.get("no_match_reply", []), f"{where}no_match_reply", 0, MAX_FOLLOW_MESSAGES
         ),
         menu_replies=menu,
+        menu=_menu(data.get("menu", []), f"{where}menu"),
     )
+
+
+def _menu(data: Any, where: str) -> tuple[dict[str, Any], ...]:
+    try:
+        return menu_from_data(data, where)
+    except MenuError as exc:
+        raise ConfigError(where, str(exc)) from None
 
 
 def account_config_to_dict(config: AccountConfig) -> dict[str, Any]:
@@ -137,6 +156,8 @@ def account_config_to_dict(config: AccountConfig) -> dict[str, Any]:
         ]
     if config.menu_replies:
         out["menu_replies"] = {k: list(v) for k, v in config.menu_replies.items()}
+    if config.menu:
+        out["menu"] = [dict(b) for b in config.menu]
     return out
 
 

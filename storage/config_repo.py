@@ -16,11 +16,13 @@ from storage.models import (
     ConfigRevisionRow,
     EventReplyRow,
     KeywordRuleRow,
+    MenuRow,
     table_of,
     utcnow,
 )
 
 _revisions = table_of(ConfigRevisionRow)
+_menus = table_of(MenuRow)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class StoredConfig:
     rules: list[dict[str, Any]]
     channels: list[dict[str, Any]]
     event_replies: list[dict[str, Any]]
+    menu: list[dict[str, Any]]
 
 
 async def load(engine: AsyncEngine, account: str) -> StoredConfig:
@@ -52,6 +55,9 @@ async def load(engine: AsyncEngine, account: str) -> StoredConfig:
                 select(replies)
                 .where(replies.c.account == account)
                 .order_by(replies.c.trigger, replies.c.key),
+            ),
+            list(
+                await conn.scalar(select(_menus.c.buttons).where(_menus.c.account == account)) or []
             ),
         )
 
@@ -77,6 +83,7 @@ async def replace(
     rules: Sequence[dict[str, Any]],
     channels: Sequence[dict[str, Any]],
     event_replies: Sequence[dict[str, Any]],
+    menu: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Make the account's configuration exactly this; rows keep their ids by name. Returns the
     new revision."""
@@ -90,6 +97,14 @@ async def replace(
                 table_of(EventReplyRow).insert(),
                 [{**r, "account": account, "updated_at": now} for r in event_replies],
             )
+        ins = upsert(_menus, conn)
+        await conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["account"],
+                set_={"buttons": ins.excluded.buttons, "updated_at": ins.excluded.updated_at},
+            ),
+            {"account": account, "buttons": list(menu), "updated_at": now},
+        )
         return await bump_revision(conn, account)
 
 
@@ -166,3 +181,14 @@ async def set_channel_qr(
             .values(qr_ticket=ticket, qr_url=url)
         )
         return bool(result.rowcount)
+
+
+async def channel_qr_ticket(engine: AsyncEngine, account: str, name: str) -> str | None:
+    channels = table_of(ChannelRow)
+    async with read_connection(engine) as conn:
+        ticket: str | None = await conn.scalar(
+            select(channels.c.qr_ticket).where(
+                channels.c.account == account, channels.c.name == name
+            )
+        )
+        return ticket

@@ -202,3 +202,114 @@ class KeywordHitRow(Base):
     rule_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StaffUpdateRow(Base):
+    """A staff-chat message already handled; the key is equal for all its retries."""
+
+    __tablename__ = "staff_updates"
+    __table_args__ = (Index(None, "created_at"),)
+
+    dedupe_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoleGrantRow(Base):
+    """A role (``admin`` or ``staff``) held by one person of one staff platform."""
+
+    __tablename__ = "role_grants"
+
+    person: Mapped[str] = mapped_column(String(160), primary_key=True)  # platform:account:user
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(160))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingActionRow(Base):
+    """A command waiting for its author's confirmation, or a wizard waiting for the next
+    answer; at most one of each per person. ``expires_at`` ends it either way."""
+
+    __tablename__ = "pending_actions"
+
+    person: Mapped[str] = mapped_column(String(160), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # confirm | wizard
+    chat: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))  # the command or wizard
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditRow(Base):
+    """One command: who, where, what (secrets redacted), the outcome, and the change made."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "person", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    person: Mapped[str] = mapped_column(String(160))
+    chat: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class ConfigChangeRow(Base):
+    """One change an admin made to an account's configuration: the whole document before and
+    after, so that ``undo`` can put it back."""
+
+    __tablename__ = "config_changes"
+    __table_args__ = (Index(None, "account", "person", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    person: Mapped[str] = mapped_column(String(160))
+    command: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MenuRow(Base):
+    """An account's menu as being edited (the draft), in the platform's button shape."""
+
+    __tablename__ = "menus"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True)
+    buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MenuVersionRow(Base):
+    """A menu as published to the platform; rollback publishes an earlier one again."""
+
+    __tablename__ = "menu_versions"
+    __table_args__ = (UniqueConstraint("account", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    published_by: Mapped[str] = mapped_column(String(160))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MaterialRow(Base):
+    """A permanent material (image) or a draft (news article) of an account, by name."""
+
+    __tablename__ = "materials"
+    __table_args__ = (UniqueConstraint("account", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # image | news
+    media_id: Mapped[str] = mapped_column(String(128))
+    url: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

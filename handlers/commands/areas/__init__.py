@@ -1,0 +1,33 @@
+"""The admin and staff command areas, and the one registry they make up."""
+
+from __future__ import annotations
+
+from handlers.commands.areas import admin, basics, channels, follow, materials, menu, rules, stats
+from handlers.commands.registry import Registry
+from handlers.commands.wizard import Wizard
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    for spec in [
+        *basics.specs(registry.help),
+        *rules.specs(),
+        *follow.specs(),
+        *channels.specs(),
+        *menu.specs(),
+        *materials.specs(),
+        *stats.specs(),
+        *admin.specs(),
+    ]:
+        registry.add(spec)
+    return registry
+
+
+def build_wizards() -> dict[str, Wizard]:
+    wizards = (
+        follow.FOLLOW_WIZARD,
+        menu.MENU_WIZARD,
+        materials.IMAGE_WIZARD,
+        materials.NEWS_WIZARD,
+    )
+    return {w.name: w for w in wizards}

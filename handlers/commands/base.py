@@ -1,0 +1,194 @@
+"""The parts every command is made of: its spec, the context it runs in, its outcome, and the
+ports through which it reaches the platforms (implemented in ``bot/`` over ``channels/``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.config import AccountConfig
+from handlers.messages import Message, Text
+
+Role = Literal["staff", "admin"]
+ROLES: tuple[Role, ...] = ("staff", "admin")
+ROLE_NAMES = {"staff": "员工", "admin": "管理员"}
+# read: shows something; config: changes configuration (audited, undoable); customers: reaches
+# customers (asks for confirmation first); destructive: deletes something (asks first too).
+Effect = Literal["read", "config", "customers", "destructive"]
+CONFIRMED_EFFECTS = ("customers", "destructive")
+
+
+class CommandError(Exception):
+    """The command cannot run as asked; the message (Chinese) goes back to the person."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+class PlatformFailure(Exception):
+    """A platform refused or failed what a command asked (raised by the ports); the message
+    (Chinese) says what happened."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    label: str  # shown in the usage line: <名称>
+    kind: Literal["word", "int", "rest"] = "word"
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Caller:
+    platform: str
+    account: str  # the staff app or bot
+    user: str
+    chat: str
+    direct: bool
+    roles: frozenset[str]
+    name: str = ""
+
+    @property
+    def person(self) -> str:
+        return f"{self.platform}:{self.account}:{self.user}"
+
+    @property
+    def chat_key(self) -> str:
+        return f"{self.platform}:{self.account}:{self.chat}"
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles or (role == "staff" and "admin" in self.roles)
+
+
+@dataclass
+class Outcome:
+    """What a command produced: the answer, and the configuration change it made (if any)."""
+
+    messages: list[Message] = field(default_factory=list)
+    change: tuple[dict[str, Any], dict[str, Any]] | None = None  # (before, after)
+    detail: str = ""
+    wizard: tuple[str, dict[str, Any]] | None = None  # start this wizard with these values
+
+    @classmethod
+    def say(cls, text: str, *, detail: str = "") -> Outcome:
+        return cls([Text(text)], detail=detail)
+
+
+class OfficialAccountPort(Protocol):
+    """What admin commands ask of one Official Account's platform (channels/wechat)."""
+
+    async def channel_qr(self, scene: str) -> tuple[str, str]:
+        """Create (or re-create) the permanent QR code of a channel: (ticket, image URL)."""
+        ...
+
+    def qr_image_url(self, ticket: str) -> str: ...
+
+    async def publish_menu(self, buttons: list[dict[str, Any]]) -> None: ...
+
+    async def add_image(self, filename: str, data: bytes) -> tuple[str, str]:
+        """Upload a permanent image material: (media_id, url)."""
+        ...
+
+    async def add_draft(self, articles: list[dict[str, Any]]) -> str: ...
+
+    async def remove_material(self, kind: str, media_id: str) -> None: ...
+
+    def menu_problems(self, buttons: list[dict[str, Any]], *, complete: bool) -> list[str]: ...
+
+    def check_config(self, config: AccountConfig) -> None:
+        """Raise ConfigError for what the platform would refuse."""
+        ...
+
+
+class StaffMediaPort(Protocol):
+    async def fetch_image(self, platform: str, account: str, ref: str) -> bytes:
+        """The bytes of a picture a staff member sent (its platform reference)."""
+        ...
+
+
+# Queue answers into a staff chat now (progress of long work): (platform, account, chat, msgs).
+Queue = Callable[[str, str, str, list[Message]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    confirm_seconds: int = 120
+    wizard_minutes: int = 30
+    rate_per_minute: int = 30
+
+
+@dataclass
+class Services:
+    engine: AsyncEngine
+    accounts: Mapping[str, OfficialAccountPort]  # Official Account name -> its port
+    managed: Callable[[str, str], str]  # (platform, staff app) -> Official Account name
+    media: StaffMediaPort
+    queue: Queue
+    clock: Callable[[], datetime]
+    limits: Limits = field(default_factory=Limits)
+    admin_chats: frozenset[str] = frozenset()  # platform:account:chat
+
+
+@dataclass
+class Ctx:
+    """What a command handler gets: who asked, the arguments, and the services."""
+
+    caller: Caller
+    args: dict[str, Any]
+    text: str
+    services: Services
+    confirmed: bool = False
+
+    @property
+    def account(self) -> str:
+        """The Official Account this staff app manages."""
+        return self.services.managed(self.caller.platform, self.caller.account)
+
+    @property
+    def oa(self) -> OfficialAccountPort:
+        return self.services.accounts[self.account]
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.services.engine
+
+    async def progress(self, text: str) -> None:
+        """Tell the person how long work is going, before the command ends."""
+        c = self.caller
+        await self.services.queue(c.platform, c.account, c.chat, [Text(text)])
+
+
+Run = Callable[[Ctx], Awaitable[Outcome]]
+Preview = Callable[[Ctx], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # stable id used in the audit log: "rule.add"
+    area: str  # help area: "规则"
+    words: tuple[str, ...]  # what people type, the Chinese form first: ("规则 添加", "rule add")
+    summary: str
+    run: Run
+    params: tuple[Param, ...] = ()
+    examples: tuple[str, ...] = ()
+    role: Role = "admin"
+    effect: Effect = "read"
+    preview: Preview | None = None  # what will change, for the confirmation
+
+    @property
+    def usage(self) -> str:
+        parts = [self.words[0]]
+        for p in self.params:
+            label = f"<{p.label}…>" if p.kind == "rest" else f"<{p.label}>"
+            parts.append(label if p.required else f"[{label}]")
+        return " ".join(parts)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.effect in CONFIRMED_EFFECTS
