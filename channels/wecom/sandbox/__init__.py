@@ -1,0 +1,65 @@
+"""Sandbox fake of the WeCom (企业微信) self-built app platform.
+
+A local stand-in for WeCom that the bot talks to over real HTTP on loopback. It plays WeCom
+both ways:
+
+* the server API under the base URL (`/cgi-bin/gettoken`, `message/send`, `media/upload`,
+  `media/get`) with the platform's errcodes and limits: one token per app secret reused within
+  validity, message/send recipients (≤1000 users, ≤100 parties/tags, invaliduser, 81013),
+  agentid, msgtypes and payload limits (text/markdown truncated at 2048 bytes, textcard and
+  news sizes), media ids, the 30/minute and 1000/hour per-member rate (excess silently
+  dropped), the duplicate check, media type/size/magic-byte rules and the 3-day lifetime;
+* the member: `FakeMember` (or `/sandbox/apps/{app}/members/{userid}/...`) builds callbacks
+  exactly as WeCom does (encrypted with receiver id = corp id, msg_signature over Encrypt),
+  POSTs them with a timeout and 3 attempts in all, and records what the member saw on a
+  per-member timeline.
+
+The pure builders (`wecom_text_xml`, `build_wecom_callback`, ...) are also what bot tests use to
+make inbound requests. All platform time reads the `Clock`, which tests advance. The fake
+imports nothing of the bot.
+"""
+
+from channels.wechat.sandbox.clock import Clock
+
+from .app import WECOM_FAKE_STATE, create_wecom_fake_app
+from .apps import FakeWecomApp
+from .callbacks import (
+    build_wecom_callback,
+    build_wecom_verification,
+    decode_wecom_reply,
+    open_wecom_envelope,
+    wecom_decrypt,
+    wecom_encrypt,
+    wecom_event_xml,
+    wecom_image_xml,
+    wecom_text_xml,
+)
+from .errors import WecomApiError
+from .limits import WecomLimits
+from .member import FakeMember, Outcome
+from .state import ApiCall, FakeWecom, SendRecord
+from .timeline import TimelineEntry
+
+__all__ = [
+    "WECOM_FAKE_STATE",
+    "ApiCall",
+    "Clock",
+    "FakeMember",
+    "FakeWecom",
+    "FakeWecomApp",
+    "Outcome",
+    "SendRecord",
+    "TimelineEntry",
+    "WecomApiError",
+    "WecomLimits",
+    "build_wecom_callback",
+    "build_wecom_verification",
+    "create_wecom_fake_app",
+    "decode_wecom_reply",
+    "open_wecom_envelope",
+    "wecom_decrypt",
+    "wecom_encrypt",
+    "wecom_event_xml",
+    "wecom_image_xml",
+    "wecom_text_xml",
+]

@@ -1,0 +1,75 @@
+"""create_wecom_fake_app: the fake WeCom platform as an aiohttp application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Final
+
+import aiohttp
+from aiohttp import web
+
+from channels.wechat.sandbox.clock import Clock
+
+from . import api_media, api_message, api_token
+from .api import Handler, endpoint
+from .apps import FakeWecomApp
+from .control import add_control_routes
+from .limits import WecomLimits
+from .state import FakeWecom
+
+WECOM_FAKE_STATE: Final = web.AppKey("WECOM_FAKE_STATE", FakeWecom)
+"""`app[WECOM_FAKE_STATE]` is the in-process FakeWecom of a fake app."""
+
+API_ROUTES: Final[tuple[tuple[str, str, Handler, bool], ...]] = (
+    ("GET", "/cgi-bin/gettoken", api_token.gettoken, False),
+    ("POST", "/cgi-bin/message/send", api_message.message_send, True),
+    ("POST", "/cgi-bin/media/upload", api_media.media_upload, True),
+    ("GET", "/cgi-bin/media/get", api_media.media_get, True),
+)
+"""(method, path, handler, needs access_token) of every WeCom API the fake serves."""
+
+
+def create_wecom_fake_app(
+    apps: Sequence[FakeWecomApp],
+    *,
+    clock: Clock | None = None,
+    callback_timeout: float = 5.0,
+    token_ttl: int = 7200,
+    limits: WecomLimits | None = None,
+) -> web.Application:
+    """The fake WeCom for `apps`: /cgi-bin API, callbacks out, /sandbox control.
+
+    Mount it with `parent.add_subapp("/wecom", fake)` (clients then use the base URL
+    `http://host:port/wecom`) or serve it on its own (base URL = server root).
+    """
+    if not apps:
+        raise ValueError("the fake needs at least one app")
+    if callback_timeout <= 0 or token_ttl <= 0:
+        raise ValueError("callback_timeout and token_ttl must be positive")
+    wecom = FakeWecom(
+        apps,
+        clock=clock or Clock(),
+        callback_timeout=callback_timeout,
+        token_ttl=token_ttl,
+        limits=limits or WecomLimits(),
+    )
+    app = web.Application()
+    app[WECOM_FAKE_STATE] = wecom
+    for method, path, handler, auth in API_ROUTES:
+        app.router.add_route(method, path, endpoint(wecom, path, handler, auth=auth))
+    add_control_routes(app.router, wecom)
+    app.on_shutdown.append(_release_hangs)
+    app.cleanup_ctx.append(_callback_session)
+    return app
+
+
+async def _release_hangs(app: web.Application) -> None:
+    app[WECOM_FAKE_STATE].release_hangs()
+
+
+async def _callback_session(app: web.Application) -> AsyncIterator[None]:
+    wecom = app[WECOM_FAKE_STATE]
+    async with aiohttp.ClientSession() as session:
+        wecom.start(session)
+        yield
+        wecom.close()

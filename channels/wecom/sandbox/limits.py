@@ -1,0 +1,73 @@
+"""WeCom limits (§4.3, §7 and the media upload rules) and the helpers that apply them."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Final
+
+from channels.wechat.sandbox.limits import MB, utf8_len
+
+__all__ = ["MB", "RateWindow", "WecomLimits", "truncate_chars", "truncate_utf8", "utf8_len"]
+
+MAX_ARTICLES: Final = 8
+TITLE_BYTES: Final = 128
+DESCRIPTION_BYTES: Final = 512
+BTNTXT_CHARS: Final = 4
+DEFAULT_BTNTXT: Final = "详情"
+MIN_MEDIA_BYTES: Final = 6
+"""Every uploaded file must be larger than 5 bytes."""
+
+
+@dataclass(frozen=True)
+class WecomLimits:
+    """Limits the fake enforces; defaults are the platform's, tests may shrink them."""
+
+    touser_max: int = 1000
+    toparty_max: int = 100
+    totag_max: int = 100
+    text_bytes: int = 2048
+    """text and markdown content; the platform truncates beyond."""
+    member_per_minute: int = 30
+    member_per_hour: int = 1000
+    """Messages one member receives from one app; the excess is silently dropped."""
+    duplicate_interval_default: int = 1800
+    duplicate_interval_max: int = 14400
+    image_bytes: int = 10 * MB
+    voice_bytes: int = 2 * MB
+    video_bytes: int = 10 * MB
+    file_bytes: int = 20 * MB
+    media_ttl: int = 3 * 24 * 3600
+    """Temporary media live 3 days."""
+
+
+class RateWindow:
+    """At most `limit` events in any `period` seconds; check and record are separate."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self._limit = limit
+        self._period = period
+        self._hits: deque[float] = deque()
+
+    def allows(self, now: float) -> bool:
+        """Whether one more event fits now."""
+        while self._hits and self._hits[0] <= now - self._period:
+            self._hits.popleft()
+        return len(self._hits) < self._limit
+
+    def record(self, now: float) -> None:
+        """Count one event."""
+        self._hits.append(now)
+
+
+def truncate_utf8(text: str, limit: int) -> tuple[str, bool]:
+    """`text` cut to at most `limit` UTF-8 bytes on a character boundary, and whether it was."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text, False
+    return raw[:limit].decode("utf-8", errors="ignore"), True
+
+
+def truncate_chars(text: str, limit: int) -> tuple[str, bool]:
+    """`text` cut to at most `limit` characters, and whether it was."""
+    return (text[:limit], True) if len(text) > limit else (text, False)

@@ -1,0 +1,321 @@
+"""In-memory state of the fake WeCom: apps, corp directories, media, tokens, calls, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import aiohttp
+
+from channels.wechat.sandbox.clock import Clock
+from channels.wechat.sandbox.errors import ActionRejected
+
+from .apps import FakeWecomApp
+from .limits import RateWindow, WecomLimits
+from .media import WecomMediaStore
+from .timeline import MemberTimeline, TimelineEntry
+from .tokens import WecomTokenStore
+
+if TYPE_CHECKING:
+    from .member import FakeMember
+
+USERID: re.Pattern[str] = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+"""A valid WeCom userid: 1-64 letters, digits, '-', '_', '.' (and '@' of e-mail style ids)."""
+
+
+class ApiCall(TypedDict):
+    """One /cgi-bin call, recorded on arrival (access_token and corpsecret shown as "***").
+
+    `status` is 0 and `errcode`/`response` None until the fake has answered.
+    """
+
+    seq: int
+    time: float
+    app: str | None
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int
+    errcode: int | None
+    response: Any
+
+
+class SendRecord(TypedDict):
+    """One accepted message/send and what became of each recipient."""
+
+    msgid: str
+    time: float
+    msgtype: str
+    delivered: list[str]
+    dropped: list[str]
+    """Recipients over the per-member rate: silently not delivered."""
+    duplicate: bool
+    """Identical to a send within duplicate_check_interval: delivered to nobody."""
+    invaliduser: list[str]
+    truncated: bool
+
+
+@dataclass
+class Fault:
+    """A programmed misbehaviour for the next `remaining` calls to one path."""
+
+    errcode: int | None
+    http_status: int | None
+    hang: float
+    remaining: int
+
+
+@dataclass
+class DirectoryMember:
+    """A member of a corp's address book (通讯录)."""
+
+    userid: str
+    name: str
+
+
+@dataclass
+class CorpState:
+    """What a corp holds across its apps: the directory and temporary media."""
+
+    corp_id: str
+    media: WecomMediaStore
+    directory: dict[str, DirectoryMember] = field(default_factory=dict)
+    """By lower-cased userid (WeCom userids are case-insensitive)."""
+
+    def find(self, userid: str) -> DirectoryMember | None:
+        """A member by userid, ignoring case."""
+        return self.directory.get(userid.lower())
+
+
+@dataclass
+class DuplicateGuard:
+    """A message/send body remembered for enable_duplicate_check."""
+
+    msgid: str
+    until: float
+
+
+class AppState:
+    """Everything the platform holds for one app."""
+
+    def __init__(self, app: FakeWecomApp, corp: CorpState, limits: WecomLimits) -> None:
+        self.app = app
+        self.corp = corp
+        self.limits = limits
+        self.timelines: dict[str, MemberTimeline] = {}
+        self.rates: dict[str, tuple[RateWindow, RateWindow]] = {}
+        self.recent: dict[str, DuplicateGuard] = {}
+        self.sends: list[SendRecord] = []
+        self.event_times: dict[str, int] = {}
+
+    def timeline(self, userid: str) -> MemberTimeline:
+        """The member's timeline with this app, created on first use."""
+        return self.timelines.setdefault(userid.lower(), MemberTimeline())
+
+    def rate_allows(self, userid: str, now: float) -> bool:
+        """Count one message to the member if within 30/minute and 1000/hour."""
+        minute, hour = self.rates.setdefault(
+            userid.lower(),
+            (
+                RateWindow(self.limits.member_per_minute, 60.0),
+                RateWindow(self.limits.member_per_hour, 3600.0),
+            ),
+        )
+        if not (minute.allows(now) and hour.allows(now)):
+            return False
+        minute.record(now)
+        hour.record(now)
+        return True
+
+
+class FakeWecom:
+    """The whole fake: apps, corps, tokens, recorded calls, faults and the callback session."""
+
+    def __init__(
+        self,
+        apps: Sequence[FakeWecomApp],
+        *,
+        clock: Clock,
+        callback_timeout: float,
+        token_ttl: int,
+        limits: WecomLimits,
+    ) -> None:
+        names = [a.name for a in apps]
+        if len(set(names)) != len(names):
+            raise ValueError("app names must be unique")
+        if len({(a.corp_id, a.secret) for a in apps}) != len(apps):
+            raise ValueError("each app of a corp needs its own secret")
+        if len({(a.corp_id, a.agent_id) for a in apps}) != len(apps):
+            raise ValueError("agent ids must be unique within a corp")
+        self.clock = clock
+        self.limits = limits
+        self.callback_timeout = callback_timeout
+        self.tokens = WecomTokenStore(clock, token_ttl)
+        self.calls: list[ApiCall] = []
+        self._apps = {a.name: a for a in apps}
+        self._corps = {
+            a.corp_id: CorpState(a.corp_id, WecomMediaStore(limits.media_ttl)) for a in apps
+        }
+        self._states = {a.name: AppState(a, self._corps[a.corp_id], limits) for a in apps}
+        self._members: dict[tuple[str, str], FakeMember] = {}
+        self._faults: dict[str, deque[Fault]] = {}
+        self._msg_id = 7_300_000_000_000_000_000
+        self._session: aiohttp.ClientSession | None = None
+        self._closing: asyncio.Event | None = None
+
+    # apps, corps and members
+
+    @property
+    def apps(self) -> list[FakeWecomApp]:
+        """The configured apps."""
+        return list(self._apps.values())
+
+    def state(self, app: str) -> AppState:
+        """State of an app by name (ActionRejected 404 when unknown)."""
+        try:
+            return self._states[app]
+        except KeyError:
+            raise ActionRejected(404, f"unknown app {app!r}") from None
+
+    def corp(self, corp_id: str) -> CorpState | None:
+        """A corp by id."""
+        return self._corps.get(corp_id)
+
+    def by_secret(self, corp_id: str, secret: str) -> AppState | None:
+        """The app of a corp whose secret this is."""
+        return next(
+            (
+                s
+                for s in self._states.values()
+                if s.app.corp_id == corp_id and s.app.secret == secret
+            ),
+            None,
+        )
+
+    def member(self, app_name: str, userid: str, name: str = "") -> FakeMember:
+        """The member `userid` chatting with an app; joins the corp directory on first use."""
+        from .member import FakeMember
+
+        state = self.state(app_name)
+        if not USERID.fullmatch(userid):
+            raise ActionRejected(400, "userid must be 1-64 of [A-Za-z0-9_.@-]")
+        entry = state.corp.directory.setdefault(
+            userid.lower(), DirectoryMember(userid, name or userid)
+        )
+        if name:
+            entry.name = name
+        key = (app_name, userid.lower())
+        if key not in self._members:
+            self._members[key] = FakeMember(self, state, entry.userid)
+        return self._members[key]
+
+    def timeline(self, app: str, userid: str) -> list[TimelineEntry]:
+        """A copy of everything one member saw from one app."""
+        return self.state(app).timeline(userid).after(0)
+
+    def next_msg_id(self) -> int:
+        """A unique, increasing 64-bit MsgId."""
+        self._msg_id += 1
+        return self._msg_id
+
+    # tokens, faults, calls
+
+    def expire_tokens(self, app: str) -> int:
+        """Make the app's tokens expire now (42001)."""
+        self.state(app)
+        return self.tokens.expire(app)
+
+    def inject_fault(
+        self,
+        path: str,
+        *,
+        errcode: int | None = None,
+        http_status: int | None = None,
+        hang: float = 0.0,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls to `path` misbehave.
+
+        `path` is the API path after the base URL, e.g. "/cgi-bin/message/send" (a mount prefix
+        such as "/wecom" is ignored). `hang` seconds of waiting come first; then the call answers
+        `errcode` (HTTP 200 JSON) or `http_status` (e.g. 500), or runs normally if neither.
+        """
+        if times < 1 or hang < 0:
+            raise ValueError("times must be >= 1 and hang >= 0")
+        if errcode is not None and http_status is not None:
+            raise ValueError("give errcode or http_status, not both")
+        if errcode in (None, 0) and http_status is None and hang == 0:
+            raise ValueError("give a non-zero errcode, an http_status or a hang")
+        if http_status is not None and not 400 <= http_status <= 599:
+            raise ValueError("http_status must be 400-599")
+        key = api_path(path)
+        self._faults.setdefault(key, deque()).append(Fault(errcode, http_status, hang, times))
+
+    def take_fault(self, path: str) -> Fault | None:
+        """Consume one use of the oldest fault programmed for `path`."""
+        queue = self._faults.get(path)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.popleft()
+        return fault
+
+    def record(self, call: ApiCall) -> None:
+        """Append a call with the next seq."""
+        call["seq"] = len(self.calls) + 1
+        self.calls.append(call)
+
+    def calls_to(self, path: str | None = None, app: str | None = None) -> list[ApiCall]:
+        """Recorded calls, optionally filtered by API path and app."""
+        wanted = api_path(path) if path else None
+        return [c for c in self.calls if wanted in (None, c["path"]) and app in (None, c["app"])]
+
+    # lifecycle
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """HTTP session for callbacks; exists while the fake app runs."""
+        if self._session is None:
+            raise RuntimeError("the fake app is not running: start it before sending callbacks")
+        return self._session
+
+    def start(self, session: aiohttp.ClientSession) -> None:
+        """Attach the callback session (app start-up)."""
+        self._session = session
+        self._closing = asyncio.Event()
+
+    def release_hangs(self) -> None:
+        """End every hanging call now (app shutdown)."""
+        if self._closing is not None:
+            self._closing.set()
+
+    async def hang(self, seconds: float) -> bool:
+        """Wait `seconds` of real time; False if the app shut down meanwhile."""
+        closing = self._closing or asyncio.Event()
+        try:
+            async with asyncio.timeout(seconds):
+                await closing.wait()
+        except TimeoutError:
+            return True
+        return False
+
+    def close(self) -> None:
+        """Detach the session (app clean-up)."""
+        self.release_hangs()
+        self._session = None
+
+
+def api_path(path: str) -> str:
+    """The API path after the base URL: "/wecom/cgi-bin/x" and "/cgi-bin/x" give "/cgi-bin/x"."""
+    for marker in ("/cgi-bin/", "/sandbox/"):
+        index = path.find(marker)
+        if index >= 0:
+            return path[index:]
+    return path
