@@ -13,6 +13,7 @@ import json as jsonlib
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -123,20 +124,7 @@ class WechatClient:
     ) -> dict[str, Any]:
         url = self.account.api_base.rstrip("/") + path
         where = f"{method} {path}"  # never the query: it carries the token or the secret
-        try:
-            async with self._session.request(
-                method, url, params=params, json=json, data=data, timeout=self._timeout
-            ) as resp:
-                body = await resp.read()
-                status = resp.status
-        except aiohttp.ConnectionTimeoutError:
-            raise PlatformUnavailable(f"{where}: connection timed out") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise PlatformUnavailable(f"{where}: cannot connect ({exc.os_error})") from None
-        except TimeoutError:
-            raise OutcomeUnknown(f"{where}: no answer within {self._timeout.total} s") from None
-        except aiohttp.ClientError as exc:
-            raise OutcomeUnknown(f"{where}: {type(exc).__name__}") from None
+        status, body = await self._exchange(method, url, where, params, json, data)
         if status >= 500:
             raise OutcomeUnknown(f"{where}: HTTP {status}")
         try:
@@ -146,6 +134,30 @@ class WechatClient:
         if not isinstance(payload, dict):
             raise PlatformUnavailable(f"{where}: HTTP {status}, unexpected JSON")
         return payload
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        where: str,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        data: aiohttp.FormData | None = None,
+    ) -> tuple[int, bytes]:
+        """One HTTP exchange: (status, body), network failures mapped to our exceptions."""
+        try:
+            async with self._session.request(
+                method, url, params=params, json=json, data=data, timeout=self._timeout
+            ) as resp:
+                return resp.status, await resp.read()
+        except aiohttp.ConnectionTimeoutError:
+            raise PlatformUnavailable(f"{where}: connection timed out") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise PlatformUnavailable(f"{where}: cannot connect ({exc.os_error})") from None
+        except TimeoutError:
+            raise OutcomeUnknown(f"{where}: no answer within {self._timeout.total} s") from None
+        except aiohttp.ClientError as exc:
+            raise OutcomeUnknown(f"{where}: {type(exc).__name__}") from None
 
     # The API calls opsbot makes. Each returns the platform's JSON answer.
 
@@ -173,21 +185,79 @@ class WechatClient:
             body["expire_seconds"] = expire_seconds
         return await self.call("POST", "/cgi-bin/qrcode/create", json=body)
 
+    def qr_image_url(self, ticket: str) -> str:
+        """Where the image of a QR code is downloaded (no access token needed)."""
+        base = self.account.qr_image_base.rstrip("/")
+        return f"{base}/cgi-bin/showqrcode?ticket={quote(ticket, safe='')}"
+
+    async def qr_image(self, ticket: str) -> bytes:
+        """The image of a QR code; an unknown or expired ticket (HTTP 404) is PlatformRejected."""
+        where = "GET /cgi-bin/showqrcode"
+        status, body = await self._exchange("GET", self.qr_image_url(ticket), where)
+        if status >= 500:
+            raise PlatformUnavailable(f"{where}: HTTP {status}")
+        if status != 200:
+            raise PlatformRejected(status, f"{where}: HTTP {status}, ticket unknown or expired")
+        return body
+
     async def upload_media(self, kind: str, filename: str, content: bytes) -> dict[str, Any]:
         """A temporary media file (3 days); returns ``{"type", "media_id", "created_at"}``."""
-
-        def form() -> aiohttp.FormData:
-            data = aiohttp.FormData()
-            data.add_field("media", content, filename=filename)
-            return data
-
+        form = _media_form(filename, content)
         return await self.call("POST", "/cgi-bin/media/upload", params={"type": kind}, form=form)
+
+    async def add_material(
+        self, kind: str, filename: str, content: bytes, *, title: str = "", introduction: str = ""
+    ) -> dict[str, Any]:
+        """A permanent material; returns ``{"media_id", "url"}`` (``url`` for images only).
+
+        A video also carries ``title`` and ``introduction`` (the ``description`` form field).
+        """
+        fields: dict[str, str] = {}
+        if kind == "video":
+            description = {"title": title, "introduction": introduction}
+            fields["description"] = jsonlib.dumps(description, ensure_ascii=False)
+        form = _media_form(filename, content, fields)
+        return await self.call(
+            "POST", "/cgi-bin/material/add_material", params={"type": kind}, form=form
+        )
+
+    async def del_material(self, media_id: str) -> None:
+        await self.call("POST", "/cgi-bin/material/del_material", json={"media_id": media_id})
+
+    async def draft_add(self, articles: list[dict[str, Any]]) -> str:
+        """A new draft of 1-8 articles (§2.6); returns its media_id."""
+        answer = await self.call("POST", "/cgi-bin/draft/add", json={"articles": articles})
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise PlatformRejected(0, "draft/add answered without a media_id")
+        return media_id
+
+    async def draft_delete(self, media_id: str) -> None:
+        await self.call("POST", "/cgi-bin/draft/delete", json={"media_id": media_id})
 
     async def create_menu(self, buttons: list[dict[str, Any]]) -> None:
         await self.call("POST", "/cgi-bin/menu/create", json={"button": buttons})
 
     async def get_menu(self) -> dict[str, Any]:
         return await self.call("GET", "/cgi-bin/menu/get")
+
+    async def delete_menu(self) -> None:
+        await self.call("GET", "/cgi-bin/menu/delete")
+
+
+def _media_form(
+    filename: str, content: bytes, fields: dict[str, str] | None = None
+) -> Callable[[], aiohttp.FormData]:
+    """A multipart body with the file in field ``media``, built anew for each attempt."""
+
+    def form() -> aiohttp.FormData:
+        data = aiohttp.FormData()
+        data.add_field("media", content, filename=filename)
+        for name, value in (fields or {}).items():
+            data.add_field(name, value)
+        return data
+
+    return form
 
 
 class WechatQrIssuer:

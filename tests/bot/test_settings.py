@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import wechat_account
 from bot.settings import DEFAULT_CONFIG, Secret, SettingsError, load_settings
 
 KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -32,6 +33,8 @@ def test_embedded_default_is_the_sandbox_demo() -> None:
     assert settings.sandbox.enabled
     assert settings.database.url.get().startswith("sqlite+aiosqlite:///")
     assert settings.wechat["demo"].api_base == f"http://127.0.0.1:{settings.sandbox.port}"
+    assert settings.wechat["demo"].qr_image_base == settings.wechat["demo"].api_base
+    assert wechat_account("demo", settings.wechat["demo"]).qr_image_base.endswith(":8081")
 
 
 def test_several_accounts_from_a_file(tmp_path: Path) -> None:
@@ -72,6 +75,7 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         (ACCOUNT.replace(KEY, "short"), {}, "wechat.main.encoding_aes_key must be 43 characters"),
         (ACCOUNT.replace('app_id = "wx1234567890"\n', ""), {}, "wechat.main.app_id is required"),
         (ACCOUNT + 'mode = "secret"\n', {}, "wechat.main.mode must be one of"),
+        (ACCOUNT + 'qr_image_base = "mp.weixin.qq.com"\n', {}, "qr_image_base must be an http"),
         (ACCOUNT, {"OPSBOT_SERVER__PORT": "eighty"}, "server.port must be an integer"),
         (ACCOUNT, {"OPSBOT_SERVER__PORT": "70000"}, "server.port must be between 1 and 65535"),
         (ACCOUNT, {"OPSBOT_SERVR__PORT": "80"}, "unknown setting servr"),

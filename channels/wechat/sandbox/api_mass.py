@@ -52,9 +52,16 @@ async def _submit(
     target: Any,
     total: int | None = None,
 ) -> JsonResult:
-    """Validate, dedupe, deliver within each customer's receipt quota, then push the result."""
-    msgtype, payload = message_payload(MASS_RULES, ctx.state, body, ctx.now)
+    """Validate, dedupe, deliver within each customer's receipt quota, then push the result.
+
+    A repeated clientmsgid is answered (45065 with the first msg_id) before the payload is
+    checked: the first send of an mpnews took its draft out of the box, and a retry must
+    still learn that the send happened rather than get 40007.
+    """
     clientmsgid = _clientmsgid(body)
+    if clientmsgid:
+        _duplicate(ctx.state, clientmsgid, "", ctx.now)
+    msgtype, payload = message_payload(MASS_RULES, ctx.state, body, ctx.now)
     digest = hashlib.sha256(
         json.dumps([target, msgtype, payload], sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
@@ -70,6 +77,9 @@ async def _submit(
         ctx.now,
     )
     state.mass_jobs[job.msg_id] = job
+    seen = {"type": msgtype, **payload, **_articles(state, msgtype, payload), "msg_id": job.msg_id}
+    if msgtype == "mpnews":
+        state.drafts.remove(payload["media_id"])  # a mass-sent draft leaves the box
     eligible = [c for c in audience if c.following]
     sent = 0
     for customer in eligible:
@@ -81,9 +91,7 @@ async def _submit(
         ):
             continue
         customer.mass_receipts.append(ctx.now)
-        state.timeline(customer.openid).append(
-            ctx.now, "out", "mass", {"type": msgtype, **payload, "msg_id": job.msg_id}
-        )
+        state.timeline(customer.openid).append(ctx.now, "out", "mass", dict(seen))
         sent += 1
     job.counts = {
         "total": len(audience) if total is None else total,
@@ -97,6 +105,14 @@ async def _submit(
     if job.msg_data_id is not None:
         answer["msg_data_id"] = job.msg_data_id
     return answer
+
+
+def _articles(state: AccountState, msgtype: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a customer sees of an mpnews besides its media_id: the titles of the draft."""
+    if msgtype != "mpnews":
+        return {}
+    draft = state.drafts.get(payload.get("media_id"), "mpnews.media_id")
+    return {"titles": [str(a.get("title", "")) for a in draft.articles]}
 
 
 async def _push_finish(platform: FakePlatform, state: AccountState, job: MassJob) -> None:
@@ -171,7 +187,10 @@ async def preview(ctx: ApiContext) -> JsonResult:
     if day is not None:
         state.previews_by_day[day] = state.previews_by_day.get(day, 0) + 1
     state.timeline(customer.openid).append(
-        ctx.now, "out", "mass", {"type": msgtype, **payload, "preview": True}
+        ctx.now,
+        "out",
+        "mass",
+        {"type": msgtype, **payload, **_articles(state, msgtype, payload), "preview": True},
     )
     answer = ok(msg_id=ctx.platform.next_msg_id())
     answer["errmsg"] = "preview success"

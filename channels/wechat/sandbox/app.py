@@ -8,7 +8,16 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
-from . import api_mass, api_media, api_menu, api_message, api_qr, api_token, api_users
+from . import (
+    api_draft,
+    api_mass,
+    api_media,
+    api_menu,
+    api_message,
+    api_qr,
+    api_token,
+    api_users,
+)
 from .accounts import FakeAccount
 from .api import MAX_JSON_BODY, Handler, endpoint
 from .clock import Clock
@@ -37,6 +46,14 @@ API_ROUTES: Final[tuple[tuple[str, str, Handler, bool], ...]] = (
     ("POST", "/cgi-bin/material/del_material", api_media.del_material, True),
     ("GET", "/cgi-bin/material/get_materialcount", api_media.get_materialcount, True),
     ("POST", "/cgi-bin/material/batchget_material", api_media.batchget_material, True),
+    ("POST", "/cgi-bin/material/add_news", api_draft.news_material_retired, True),
+    ("POST", "/cgi-bin/material/update_news", api_draft.news_material_retired, True),
+    ("POST", "/cgi-bin/draft/add", api_draft.draft_add, True),
+    ("POST", "/cgi-bin/draft/get", api_draft.draft_get, True),
+    ("POST", "/cgi-bin/draft/update", api_draft.draft_update, True),
+    ("POST", "/cgi-bin/draft/delete", api_draft.draft_delete, True),
+    ("POST", "/cgi-bin/draft/batchget", api_draft.draft_batchget, True),
+    ("POST", "/cgi-bin/draft/count", api_draft.draft_count, True),
     ("POST", "/cgi-bin/message/mass/sendall", api_mass.sendall, True),
     ("POST", "/cgi-bin/message/mass/send", api_mass.send, True),
     ("POST", "/cgi-bin/message/mass/preview", api_mass.preview, True),

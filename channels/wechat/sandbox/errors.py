@@ -56,6 +56,7 @@ ERRMSG: Final[Mapping[int, str]] = {
     45047: "out of response count limit",
     45065: "clientmsgid exist",
     45067: "clientmsgid size out of limit",
+    45103: "This API has been unsupported",
     46003: "menu no exist",
     47001: "data format error",
 }

@@ -32,6 +32,11 @@ class Limits:
     previews_by_wxname_per_day: int = 100
     service_mass_per_month: int = 4
     subscription_mass_per_day: int = 1
+    draft_content_chars: int = 20_000
+    draft_content_bytes: int = MB
+    """Article bodies must stay below both. Counted over the whole HTML, 20,000 characters
+    are at most 80 KB, so the byte limit only binds when lowered (which the sheet leaves open:
+    the platform may count the characters of the visible text only)."""
 
 
 @dataclass

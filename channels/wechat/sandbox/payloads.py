@@ -60,6 +60,10 @@ def _news(state: AccountState, payload: dict[str, Any], now: float) -> None:
         text(article, key, "news.articles[0].", required=False)
 
 
+def _draft(state: AccountState, payload: dict[str, Any], now: float) -> None:
+    state.drafts.get(payload.get("media_id"), "mpnews.media_id")
+
+
 def _msgmenu(state: AccountState, payload: dict[str, Any], now: float) -> None:
     text(payload, "head_content", "msgmenu.", required=False)
     text(payload, "tail_content", "msgmenu.", required=False)
@@ -106,7 +110,7 @@ CUSTOM_RULES: Final[dict[str, Rule]] = {
 """Custom-service msgtypes and the rule for each payload."""
 
 MASS_RULES: Final[dict[str, Rule]] = {
-    "mpnews": _media(("news",)),
+    "mpnews": _draft,  # a draft of the draft box (§2.6), not a legacy news material
     "text": _text,
     "voice": _media(("voice",)),
     "images": _images,

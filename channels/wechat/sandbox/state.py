@@ -13,6 +13,7 @@ import aiohttp
 
 from .accounts import FakeAccount
 from .clock import Clock
+from .drafts import Draft, DraftBox
 from .errors import ActionRejected
 from .limits import Grant, Limits, SlidingWindow
 from .media import Media, MediaKind, MediaStore, sniff
@@ -112,6 +113,7 @@ class AccountState:
         self.mass_rate = SlidingWindow(limits.mass_requests_per_minute, 60.0)
         self.previews_by_day: dict[str, int] = {}
         self.article_images: set[str] = set()
+        self.drafts = DraftBox()
 
     def timeline(self, openid: str) -> Timeline:
         """The customer's timeline, created on first use."""
@@ -209,7 +211,7 @@ class FakePlatform:
         permanent: bool = True,
         articles: list[dict[str, Any]] | None = None,
     ) -> str:
-        """Seed a medium (e.g. a draft "news" item for mpnews sends) and return its media_id."""
+        """Seed a medium (a legacy "news" material takes `articles`) and return its media_id."""
         media_id = new_media_id(permanent)
         fmt = sniff(data) or ""
         self.state(account).media.add(
@@ -225,6 +227,12 @@ class FakePlatform:
             )
         )
         return media_id
+
+    def add_draft(self, account: str, articles: list[dict[str, Any]]) -> str:
+        """Seed a draft as given (no validation) and return its media_id for mpnews sends."""
+        now = self.clock.now()
+        draft = Draft(new_media_id(True), [dict(a) for a in articles], now, now)
+        return self.state(account).drafts.add(draft).media_id
 
     def next_msg_id(self) -> int:
         """A unique, increasing 64-bit message id."""

@@ -23,6 +23,7 @@ from channels.errors import (
 from channels.wechat.account import WechatAccount
 from channels.wechat.client import WechatClient
 from channels.wechat.sandbox import FAKE_STATE, FakeAccount, FakePlatform, create_fake_app
+from channels.wechat.sandbox.state import QrCode
 from storage.db import create_engine
 from storage.tokens import TokenStore
 
@@ -52,6 +53,7 @@ class Fake:
             token=self.account.token,
             encoding_aes_key=KEY,
             api_base=self.url,
+            qr_image_base=self.url,
             token_endpoint=endpoint,
         )
         return WechatClient(account, session, TokenStore(engine), owner=owner, timeout=timeout)
@@ -227,3 +229,137 @@ async def test_menu_qr_and_media_calls(
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     uploaded = await client.upload_media("image", "a.png", png)
     assert uploaded["type"] == "image" and uploaded["media_id"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+MP4 = bytes(4) + b"ftypisom" + bytes(60)
+
+
+async def test_add_and_delete_a_permanent_material(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    client = fake.client(session, engine)
+    image = await client.add_material("image", "cover.png", PNG)
+    assert image["url"].startswith("http")
+    stored = fake.platform.state("demo").media.items[image["media_id"]]
+    assert stored.permanent and stored.kind == "image" and stored.data == PNG
+    assert fake.platform.calls_to("/cgi-bin/material/add_material")[0]["body"]["fields"] == {}
+    await client.del_material(image["media_id"])
+    assert image["media_id"] not in fake.platform.state("demo").media.items
+    with pytest.raises(PlatformRejected) as info:
+        await client.del_material(image["media_id"])
+    assert info.value.code == 40007
+
+
+async def test_a_video_material_carries_its_description(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    client = fake.client(session, engine)
+    video = await client.add_material("video", "a.mp4", MP4, title="开箱", introduction="新品")
+    assert "url" not in video
+    stored = fake.platform.state("demo").media.items[video["media_id"]]
+    assert stored.description == {"title": "开箱", "introduction": "新品"}
+    with pytest.raises(PlatformRejected) as info:
+        await client.add_material("video", "a.mp4", MP4)  # a video needs a title
+    assert info.value.code == 47001
+
+
+async def test_draft_add_with_a_material_cover_then_delete(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    client = fake.client(session, engine)
+    cover = (await client.add_material("image", "cover.png", PNG))["media_id"]
+    article = {"title": "周报", "content": "<p>本周</p>", "thumb_media_id": cover}
+    media_id = await client.draft_add([article])
+    drafts = fake.platform.state("demo").drafts.items
+    assert drafts[media_id].articles[0]["title"] == "周报"
+    await client.draft_delete(media_id)
+    assert media_id not in drafts
+    await client.draft_delete(media_id)  # deleting twice is fine
+
+
+@pytest.mark.parametrize("thumb", [None, "no-such-media", "temporary"])
+async def test_draft_add_without_a_usable_cover_is_rejected(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine, thumb: str | None
+) -> None:
+    client = fake.client(session, engine)
+    article = {"title": "周报", "content": "<p>本周</p>"}
+    if thumb == "temporary":
+        thumb = (await client.upload_media("image", "a.png", PNG))["media_id"]
+    if thumb is not None:
+        article["thumb_media_id"] = thumb
+    with pytest.raises(PlatformRejected) as info:
+        await client.draft_add([article])
+    assert info.value.code == 40007
+    assert fake.platform.state("demo").drafts.items == {}
+
+
+async def test_draft_add_needs_a_media_id_in_the_answer(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    client = fake.client(session, engine)
+
+    async def answer_without_media_id(*args: object, **kwargs: object) -> dict[str, object]:
+        return {"errcode": 0}
+
+    client.call = answer_without_media_id  # type: ignore[method-assign]
+    with pytest.raises(PlatformRejected):
+        await client.draft_add([{"title": "t", "content": "c"}])
+
+
+async def test_delete_menu(fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine) -> None:
+    client = fake.client(session, engine)
+    await client.create_menu([{"type": "click", "name": "关于", "key": "MENU_ABOUT"}])
+    await client.delete_menu()
+    assert fake.platform.state("demo").menu is None
+    with pytest.raises(PlatformRejected) as info:
+        await client.get_menu()
+    assert info.value.code == 46003
+
+
+async def test_qr_image_of_a_created_code_is_a_png(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    client = fake.client(session, engine)
+    ticket = (await client.create_qrcode("spring", expire_seconds=600))["ticket"]
+    image = await client.qr_image(ticket)
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    [call] = fake.platform.calls_to("/cgi-bin/showqrcode")
+    assert call["status"] == 200 and "access_token" not in call["query"]
+    assert call["query"]["ticket"] == ticket
+
+
+async def test_qr_image_url_encodes_the_ticket(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    client = fake.client(session, engine)
+    ticket = "gQH+7/8A=="
+    assert client.qr_image_url(ticket) == f"{fake.url}/cgi-bin/showqrcode?ticket=gQH%2B7%2F8A%3D%3D"
+    fake.platform.state("demo").qrcodes[ticket] = QrCode(
+        ticket, "QR_LIMIT_STR_SCENE", "s", None, "http://weixin.qq.com/q/x", 0.0, None
+    )
+    assert (await client.qr_image(ticket)).startswith(b"\x89PNG")
+    default = WechatAccount(name="x", app_id="wx", secret="s", token="t")
+    real = WechatClient(default, session, TokenStore(engine), owner="p")
+    assert real.qr_image_url("a b") == "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=a%20b"
+
+
+async def test_qr_image_of_an_unknown_ticket_is_rejected(
+    fake: Fake, session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    client = fake.client(session, engine)
+    with pytest.raises(PlatformRejected) as info:
+        await client.qr_image("no-such-ticket")
+    assert info.value.code == 404
+    assert fake.count("/cgi-bin/token") == fake.count("/cgi-bin/stable_token") == 0
+
+
+async def test_qr_image_from_an_unreachable_host_is_unavailable(
+    session: aiohttp.ClientSession, engine: AsyncEngine
+) -> None:
+    base = f"http://127.0.0.1:{unused_port()}"
+    account = WechatAccount(name="x", app_id="wx", secret="s", token="t", qr_image_base=base)
+    client = WechatClient(account, session, TokenStore(engine), owner="p", timeout=1.0)
+    with pytest.raises(PlatformUnavailable) as info:
+        await client.qr_image("t")
+    assert not isinstance(info.value, OutcomeUnknown)

@@ -25,7 +25,13 @@ ODD_BODIES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("path", [p for m, p, _, _ in API_ROUTES if m == "POST"])
+BODILESS: frozenset[str] = frozenset({"/cgi-bin/draft/count"})
+"""POST routes that read no body, so no body can be wrong (they are tested elsewhere)."""
+
+
+@pytest.mark.parametrize(
+    "path", [p for m, p, _, _ in API_ROUTES if m == "POST" and p not in BODILESS]
+)
 async def test_odd_json_bodies_get_errcodes(fake: Any, path: str) -> None:
     token = await fake.token()
     for body in ODD_BODIES:

@@ -145,7 +145,7 @@ async def test_payload_rules_and_mpnews(fake: Any) -> None:
         fake, "send", {"msgtype": "mpnews", "mpnews": {"media_id": "x"}, "touser": fans}
     )
     assert unknown["errcode"] == 40007
-    draft = fake.platform.add_media("safe", "news", articles=[{"title": "A"}])
+    draft = fake.platform.add_draft("safe", [{"title": "A"}])
     ok = await mass(
         fake,
         "send",
