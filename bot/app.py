@@ -1,7 +1,8 @@
 """The aiohttp application factory: every resource is one ``cleanup_ctx`` entry under an AppKey.
 
 Start-up order: database (refuses an unmigrated schema), reply books (loaded, then polled for
-changes), inbound log (group commit), platform clients and the outbox worker, housekeeping.
+changes), inbound log (group commit), platform clients and the outbox worker, the staff chat
+(Telegram webhook or polling, bootstrap roles), housekeeping.
 Shutdown runs the same list backwards, draining work that outlived its request first.
 """
 
@@ -21,6 +22,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import DatabaseSettings, Settings, WechatAccountSettings
+from bot.staff_chat import StaffChat, build_staff_chat, running
 from channels.wechat.account import WechatAccount
 from channels.wechat.callback import WechatCallback
 from channels.wechat.client import WechatClient, WechatQrIssuer
@@ -29,7 +31,7 @@ from handlers.books import ReplyBooks
 from handlers.channel_codes import ChannelCodes
 from handlers.delivery import DeliveryWorker
 from handlers.inbound import InboundProcessor
-from storage import inbound
+from storage import commands_repo, inbound
 from storage.db import create_engine
 from storage.followers import FollowerReader
 from storage.inbound import InboundLog
@@ -48,6 +50,7 @@ PROCESSOR = web.AppKey("processor", InboundProcessor)
 OUTBOX = web.AppKey("outbox", Outbox)
 WORKER = web.AppKey("worker", DeliveryWorker)
 WECHAT_CLIENTS = web.AppKey("wechat_clients", dict[str, WechatClient])
+STAFF_CHAT = web.AppKey("staff_chat", StaffChat)
 
 PRUNE_EVERY_SECONDS = 600
 
@@ -62,6 +65,7 @@ def wechat_account(name: str, s: WechatAccountSettings) -> WechatAccount:
         encoding_aes_key=s.encoding_aes_key.get() if s.encoding_aes_key else None,
         mode=s.mode,
         api_base=s.api_base,
+        qr_image_base=s.qr_image_base,
         original_id=s.original_id,
         token_endpoint=s.token_endpoint,
     )
@@ -114,12 +118,16 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
         max_body_bytes=settings.server.max_body_bytes,
     )
     app.add_routes(callback.routes())
+    staff_chat = build_staff_chat(settings, engine, outbox)
+    app[STAFF_CHAT] = staff_chat
+    app.add_routes(staff_chat.routes())
     app.router.add_get("/healthz", _health)
 
     app.cleanup_ctx.append(_database(engine, owned))
     app.cleanup_ctx.append(_reply_books(books, settings.server.config_poll_seconds))
     app.cleanup_ctx.append(_inbound(inbound_log))
     app.cleanup_ctx.append(_delivery(settings, accounts, owner))
+    app.cleanup_ctx.append(_staff(staff_chat))
     app.cleanup_ctx.append(_housekeeping(engine, outbox, settings.database))
     return app
 
@@ -170,19 +178,21 @@ def _delivery(settings: Settings, accounts: list[WechatAccount], owner: str) -> 
         engine = app[ENGINE]
         async with aiohttp.ClientSession() as session:
             store = TokenStore(engine)
-            clients = {
-                a.name: WechatClient(
+            staff = app[STAFF_CHAT]
+            clients = staff.wechat_clients  # shared with the admin commands' ports
+            for a in accounts:
+                clients[a.name] = WechatClient(
                     a, session, store, owner=owner, timeout=settings.delivery.api_timeout_seconds
                 )
-                for a in accounts
-            }
+            staff.connect(session, store, owner=owner)
             worker = DeliveryWorker(
                 app[OUTBOX],
-                {"wechat": WechatSender(clients)},
+                {"wechat": WechatSender(clients), **staff.senders(session)},
                 max_attempts=settings.delivery.max_attempts,
                 poll_seconds=settings.delivery.poll_seconds,
             )
             app[WECHAT_CLIENTS], app[WORKER] = clients, worker
+            staff.answers.worker = worker
             app[INBOUND_LOG].on_outbox = _wake_later(worker)
             codes = ChannelCodes(engine, {n: WechatQrIssuer(c) for n, c in clients.items()})
             tasks = [
@@ -193,6 +203,15 @@ def _delivery(settings: Settings, accounts: list[WechatAccount], owner: str) -> 
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    return ctx
+
+
+def _staff(staff_chat: StaffChat) -> Context:
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async with running(staff_chat):
+            yield
 
     return ctx
 
@@ -209,9 +228,9 @@ def _housekeeping(engine: AsyncEngine, outbox: Outbox, settings: DatabaseSetting
         while True:
             try:
                 now = utcnow()
-                keys = await inbound.prune(
-                    engine, now - timedelta(hours=settings.dedupe_retention_hours)
-                )
+                before = now - timedelta(hours=settings.dedupe_retention_hours)
+                keys = await inbound.prune(engine, before)
+                keys += await commands_repo.prune_updates(engine, before)
                 sent = await outbox.prune_sent(now - timedelta(days=settings.outbox_retention_days))
                 if keys or sent:
                     log.info("forgot %d old dedupe keys and %d sent messages", keys, sent)

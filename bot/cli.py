@@ -6,6 +6,7 @@
     opsbot export [FILE]       write the reply configuration back out
     opsbot sandbox             run only the platform fakes
     opsbot chat                be a customer of an Official Account in the sandbox
+    opsbot chat --as admin     be an admin in the WeCom app chat (--via telegram)
 
 Every command takes ``--config FILE`` (or ``OPSBOT_CONFIG``); without one the embedded default
 (``bot/demo/opsbot.toml``) is used.
@@ -81,7 +82,20 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", parents=[common], help="run the platform fakes only")
     sandbox.set_defaults(run=_sandbox)
 
-    chat = commands.add_parser("chat", parents=[common], help="be a customer in the sandbox")
+    chat = commands.add_parser(
+        "chat", parents=[common], help="be a customer (or staff, admin) in the sandbox"
+    )
+    chat.add_argument(
+        "--as",
+        dest="role",
+        choices=("customer", "staff", "admin"),
+        default="customer",
+        help="customer of the Official Account (default), or staff/admin in a staff chat",
+    )
+    chat.add_argument(
+        "--via", choices=("wecom", "telegram"), default="wecom", help="the staff chat to use"
+    )
+    chat.add_argument("--user", help="staff chat: act as this user id (default: from settings)")
     chat.add_argument("--account", help="Official Account name (default: the first configured)")
     chat.add_argument("--openid", help="act as this customer (default: a new one)")
     chat.add_argument(
@@ -165,6 +179,12 @@ async def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    if args.role != "customer":
+        from bot.staff_cli import run_staff_chat
+
+        return await run_staff_chat(
+            settings, via=args.via, role=args.role, user=args.user, linger=args.wait
+        )
     from bot.chat import run_chat
 
     return await run_chat(settings, account=args.account, openid=args.openid, linger=args.wait)

@@ -29,7 +29,12 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
-from channels.wechat.limits import channel_name_problem, menu_key_problem, reply_problems
+from channels.wechat.limits import (
+    channel_name_problem,
+    menu_key_problem,
+    menu_problems,
+    reply_problems,
+)
 from handlers.books import load_config, save_config
 from handlers.config import (
     AccountConfig,
@@ -86,7 +91,7 @@ def parse(data: Any, settings: Settings) -> list[AccountConfig]:
                 f"accounts.{name}", f"no such account in the settings (known: {known})"
             )
         config = account_config_from_dict(name, section, f"accounts.{name}.")
-        _check_platform(config, f"accounts.{name}.")
+        check_platform(config, f"accounts.{name}.")
         try:
             check_templates(config)
         except ConfigError as exc:
@@ -95,7 +100,8 @@ def parse(data: Any, settings: Settings) -> list[AccountConfig]:
     return configs
 
 
-def _check_platform(config: AccountConfig, where: str) -> None:
+def check_platform(config: AccountConfig, where: str = "") -> None:
+    """Refuse what the Official Account platform would refuse (its limits, §2.2-2.4)."""
     replies: list[tuple[str, Sequence[dict[str, Any]], bool]] = [
         ("default_follow_reply", config.default_follow_reply, False),
         ("no_match_reply", config.no_match_reply, True),
@@ -114,6 +120,9 @@ def _check_platform(config: AccountConfig, where: str) -> None:
         problem = menu_key_problem(key)
         if problem:
             raise ConfigError(f"{where}menu_replies.{key}", problem)
+    menu = menu_problems(config.menu, complete=False)
+    if menu:
+        raise ConfigError(f"{where}menu", menu[0])
     for path, messages, answers_message in replies:
         problems = reply_problems(
             [message_from_dict(m) for m in messages], answers_message=answers_message

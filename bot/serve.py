@@ -12,7 +12,9 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.settings import Settings
+from channels.telegram.sandbox import FakeBot, create_telegram_fake_app
 from channels.wechat.sandbox import FakeAccount, create_fake_app
+from channels.wecom.sandbox import FakeWecomApp, create_wecom_fake_app
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,43 @@ def fake_accounts(settings: Settings) -> list[FakeAccount]:
     ]
 
 
+def fake_wecom_apps(settings: Settings) -> list[FakeWecomApp]:
+    """The sandbox's copy of each WeCom app, calling back into this bot."""
+    return [
+        FakeWecomApp(
+            name=name,
+            corp_id=a.corp_id,
+            agent_id=a.agent_id,
+            secret=a.secret.get(),
+            token=a.token.get(),
+            encoding_aes_key=a.encoding_aes_key.get(),
+            callback_url=f"{bot_url(settings)}/wecom/{name}",
+        )
+        for name, a in settings.wecom.items()
+    ]
+
+
+def fake_bots(settings: Settings) -> list[FakeBot]:
+    return [
+        FakeBot(name=name, token=b.token.get(), username=b.username or f"{name}_bot")
+        for name, b in settings.telegram.items()
+    ]
+
+
+def create_sandbox(settings: Settings) -> web.Application:
+    """All platform fakes on one server: the Official Account at the root, WeCom under
+    ``/wecom`` and the Telegram Bot API under ``/telegram``."""
+    timeout = settings.sandbox.callback_timeout_seconds
+    fake = create_fake_app(fake_accounts(settings), callback_timeout=timeout)
+    if settings.wecom:
+        fake.add_subapp(
+            "/wecom", create_wecom_fake_app(fake_wecom_apps(settings), callback_timeout=timeout)
+        )
+    if settings.telegram:
+        fake.add_subapp("/telegram", create_telegram_fake_app(fake_bots(settings)))
+    return fake
+
+
 def tune_gc() -> None:
     """After start-up: move what was loaded (compiled replies, keyword index, modules) out of the
     collector's way, and collect young objects less often. Request garbage is freed by reference
@@ -78,11 +117,8 @@ async def _until_stopped() -> None:
 
 
 async def _start_sandbox(settings: Settings) -> web.AppRunner:
-    fake = create_fake_app(
-        fake_accounts(settings), callback_timeout=settings.sandbox.callback_timeout_seconds
-    )
     return await _start(
-        fake,
+        create_sandbox(settings),
         settings.sandbox.host,
         settings.sandbox.port,
         shutdown_seconds=SANDBOX_SHUTDOWN_SECONDS,
@@ -94,9 +130,14 @@ async def serve(settings: Settings) -> None:
     try:
         if settings.sandbox.enabled:
             runners.append(await _start_sandbox(settings))
-            for name, account in settings.wechat.items():
-                if not account.api_base.startswith(sandbox_url(settings)):
-                    log.warning("sandbox is on, but account %s calls %s", name, account.api_base)
+            bases = [
+                *((f"wechat.{n}", a.api_base) for n, a in settings.wechat.items()),
+                *((f"wecom.{n}", a.api_base) for n, a in settings.wecom.items()),
+                *((f"telegram.{n}", b.api_base) for n, b in settings.telegram.items()),
+            ]
+            for name, base in bases:
+                if not base.startswith(sandbox_url(settings)):
+                    log.warning("sandbox is on, but %s calls %s", name, base)
         app = create_app(settings)
         s = settings.server
         runners.append(await _start(app, s.host, s.port, shutdown_seconds=BOT_SHUTDOWN_SECONDS))
@@ -121,12 +162,19 @@ def _banner(settings: Settings) -> str:
     lines = [f"opsbot is serving on http://{settings.server.host}:{settings.server.port}"]
     for name in settings.wechat:
         lines.append(f"  Official Account {name!r} callback URL: {bot_url(settings)}/wechat/{name}")
+    for name in settings.wecom:
+        lines.append(f"  WeCom app {name!r} callback URL: {bot_url(settings)}/wecom/{name}")
+    for name, b in settings.telegram.items():
+        where = f"webhook {bot_url(settings)}/telegram/{name}" if b.mode == "webhook" else "polling"
+        lines.append(f"  Telegram bot {name!r}: {where}")
     if settings.sandbox.enabled:
         lines += [
             f"  sandbox WeChat (fake API and customers): {sandbox_url(settings)}",
             "",
             "Be a customer, in another terminal:  .venv/bin/opsbot chat",
             "  then try: /follow spring_campaign, 价格, /click MENU_ABOUT, 帮助",
+            "Be an admin in the WeCom app chat:  .venv/bin/opsbot chat --as admin --via wecom",
+            "  (or --as staff, --via telegram), then try: 帮助, 规则 列表, 菜单 查看",
         ]
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)

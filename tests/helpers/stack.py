@@ -20,6 +20,12 @@ from sqlalchemy import select
 from bot.app import ENGINE, create_app
 from bot.config_file import import_configs, parse
 from bot.settings import Settings, load_settings
+from channels.telegram.sandbox import (
+    TELEGRAM_FAKE_STATE,
+    FakeBot,
+    FakeTelegram,
+    create_telegram_fake_app,
+)
 from channels.wechat.sandbox import (
     FAKE_STATE,
     FakeAccount,
@@ -28,12 +34,44 @@ from channels.wechat.sandbox import (
     build_callback,
     create_fake_app,
 )
+from channels.wecom.sandbox import (
+    WECOM_FAKE_STATE,
+    FakeWecom,
+    FakeWecomApp,
+    create_wecom_fake_app,
+)
 from storage.models import OutboxRow
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TOKEN = "opsbottest"
 APP_ID = "wx00000000test01"
 ORIGINAL_ID = "gh_0000test0001"
+WECOM_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+TELEGRAM_TOKEN = "100000042:test-telegram-token-0000000001"
+TELEGRAM_SECRET = "test-webhook-secret"
+# Staff chats of the test stack: WeCom app "corp" and Telegram bot "tg"; lilei and 10001 are
+# admins, hanmeimei and 10002 staff; wangwu and 10003 have no role.
+STAFF_SETTINGS = """
+[wecom.corp]
+corp_id = "ww00000000test001"
+agent_id = 1000002
+secret = "wecom-secret"
+token = "wecomtoken"
+encoding_aes_key = "{aes}"
+api_base = "http://127.0.0.1:{port}/wecom"
+
+[telegram.tg]
+token = "{tg_token}"
+mode = "webhook"
+webhook_secret = "{tg_secret}"
+api_base = "http://127.0.0.1:{port}/telegram"
+username = "opsbot_test_bot"
+
+[commands]
+admins = ["wecom:corp:lilei", "telegram:tg:10001"]
+staff = ["wecom:corp:hanmeimei", "telegram:tg:10002"]
+confirm_seconds = {confirm}
+"""
 
 
 @dataclass
@@ -44,6 +82,9 @@ class Stack:
     platform: FakePlatform
     fake_accounts: dict[str, FakeAccount]
     http: aiohttp.ClientSession
+    wecom: FakeWecom | None = None
+    telegram: FakeTelegram | None = None
+    restart: Callable[[], Awaitable[None]] | None = None
 
     @property
     def account(self) -> FakeAccount:
@@ -124,6 +165,7 @@ token = "{TOKEN}"
 encoding_aes_key = "{AES_KEY}"
 mode = "{mode}"
 api_base = "http://127.0.0.1:{fake_port}"
+qr_image_base = "http://127.0.0.1:{fake_port}"
 original_id = "{ORIGINAL_ID}{i}"
 token_endpoint = "classic"
 """
@@ -160,12 +202,27 @@ async def running_stack(
     modes: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     callback_timeout: float = 5.0,
+    staff: bool = False,
+    confirm_seconds: int = 120,
 ) -> AsyncIterator[Stack]:
-    """Start the fake platform and the bot; ``config`` is imported first (``{account: {...}}``)."""
+    """Start the fake platform and the bot; ``config`` is imported first (``{account: {...}}``).
+    With ``staff``, the WeCom and Telegram fakes too, and the staff chats of STAFF_SETTINGS."""
     modes = modes or {"demo": "safe"}
     bot_port, fake_port = unused_port(), unused_port()
+    extra = (
+        STAFF_SETTINGS.format(
+            aes=WECOM_AES_KEY,
+            port=fake_port,
+            tg_token=TELEGRAM_TOKEN,
+            tg_secret=TELEGRAM_SECRET,
+            confirm=confirm_seconds,
+        )
+        if staff
+        else ""
+    )
     settings = load_settings(
-        settings_file(tmp_path, db_url, bot_port, fake_port, modes), environ=dict(env or {})
+        settings_file(tmp_path, db_url, bot_port, fake_port, modes, extra),
+        environ=dict(env or {}),
     )
     fake_accounts = {
         name: FakeAccount(
@@ -181,10 +238,43 @@ async def running_stack(
         for name, a in settings.wechat.items()
     }
     fake_app = create_fake_app(list(fake_accounts.values()), callback_timeout=callback_timeout)
+    wecom_app = telegram_app = None
+    if staff:
+        wecom_app = create_wecom_fake_app(
+            [
+                FakeWecomApp(
+                    name=name,
+                    corp_id=a.corp_id,
+                    agent_id=a.agent_id,
+                    secret=a.secret.get(),
+                    token=a.token.get(),
+                    encoding_aes_key=a.encoding_aes_key.get(),
+                    callback_url=f"http://127.0.0.1:{bot_port}/wecom/{name}",
+                )
+                for name, a in settings.wecom.items()
+            ]
+        )
+        telegram_app = create_telegram_fake_app(
+            [
+                FakeBot(name=name, token=b.token.get(), username=b.username)
+                for name, b in settings.telegram.items()
+            ]
+        )
+        fake_app.add_subapp("/wecom", wecom_app)
+        fake_app.add_subapp("/telegram", telegram_app)
     fake = TestServer(fake_app, host="127.0.0.1", port=fake_port)
     await fake.start_server()
     app = create_app(settings)
     bot = TestServer(app, host="127.0.0.1", port=bot_port)
+    servers = [bot]
+
+    async def restart() -> None:
+        """Stop the bot (as a crash would leave the database) and start a new one."""
+        await servers[0].close()
+        stack.app = create_app(settings)
+        servers[0] = TestServer(stack.app, host="127.0.0.1", port=bot_port)
+        await servers[0].start_server()
+
     try:
         if config:
             from storage.db import create_engine
@@ -196,14 +286,18 @@ async def running_stack(
                 await engine.dispose()
         await bot.start_server()
         async with aiohttp.ClientSession() as http:
-            yield Stack(
+            stack = Stack(
                 settings,
                 app,
                 f"http://127.0.0.1:{bot_port}",
                 fake_app[FAKE_STATE],
                 fake_accounts,
                 http,
+                wecom_app[WECOM_FAKE_STATE] if wecom_app else None,
+                telegram_app[TELEGRAM_FAKE_STATE] if telegram_app else None,
+                restart,
             )
+            yield stack
     finally:
-        await bot.close()
+        await servers[0].close()
         await fake.close()
