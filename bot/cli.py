@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx (under python-telegram-bot) logs each request URL, which carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         result: int = asyncio.run(args.run(settings, args))
         return result

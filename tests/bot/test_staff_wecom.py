@@ -221,6 +221,7 @@ async def test_forged_and_replayed_wecom_callbacks_change_nothing(
 ) -> None:
     async with running_stack(tmp_path, db_url, staff=True) as stack:
         assert stack.wecom is not None
+        admin = WecomPerson(stack, "lilei")  # in the corp directory, so answers reach them
         app = stack.wecom.apps[0]
         xml = wecom_text_xml(app, "lilei", "规则 添加 坏 坏 坏", 7001, int(time.time()))
         query, body = build_wecom_callback(app, xml)
@@ -238,7 +239,6 @@ async def test_forged_and_replayed_wecom_callbacks_change_nothing(
         for _ in range(2):
             async with stack.http.post(url, params=query, data=body) as resp:
                 assert resp.status == 200
-        admin = WecomPerson(stack, "lilei")
         answers = await admin.answers(1)
         assert "已添加规则「坏」" in answers[0]["content"]
         listed = await admin.say("规则 列表")

@@ -1,0 +1,1 @@
+"""Telegram: a chat staff and admins can use instead of the WeCom app."""
