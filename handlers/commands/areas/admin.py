@@ -80,7 +80,7 @@ async def audit_log(ctx: Ctx) -> Outcome:
         if e.diff:
             lines.append(f"    改动：{_diff_summary(e.diff)}")
         elif e.detail and e.outcome != "ok":
-            lines.append(f"    {e.detail[:120]}")
+            lines.append(f"    {e.detail[:120].replace(chr(10), ' ')}")
     return Outcome.say("\n".join(lines))
 
 
@@ -114,8 +114,13 @@ async def undo(ctx: Ctx) -> Outcome:
     config = await save_document(ctx, mine.before)
     await repo.mark_undone(ctx.engine, mine.id)
     when = mine.at.strftime("%m-%d %H:%M")
+    note = (
+        "菜单草稿已恢复，发送「菜单 发布」让粉丝看到。"
+        if now.get("menu") != mine.before.get("menu")
+        else ""
+    )
     outcome = Outcome.say(
-        f"已撤销你在 {when} 的改动（{mine.command}）。", detail=f"undo change #{mine.id}"
+        f"已撤销你在 {when} 的改动（{mine.command}）。{note}", detail=f"undo change #{mine.id}"
     )
     outcome.change = (now, account_config_to_dict(config))
     return outcome

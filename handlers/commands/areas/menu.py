@@ -173,23 +173,22 @@ async def edit_item(ctx: Ctx) -> Outcome:
         item, _ = await _item(ctx, old["name"], "view" if what == "url" else "miniprogram", value)
 
     def change(doc: dict[str, Any]) -> None:
+        old_keys = menus.keys(doc.get("menu", []))
         doc["menu"] = menus.replace(doc.get("menu", []), path, item)
         if reply is not None:
             doc.setdefault("menu_replies", {})[item["key"]] = [reply]
-        _drop_unused_replies(doc)
+        _drop_replies_of_removed_items(doc, old_keys)
 
     before, after = await edit(ctx, change)
     return Outcome(Outcome.say(f"已修改菜单「{path}」。").messages, (before, after))
 
 
-def _drop_unused_replies(doc: dict[str, Any]) -> None:
-    """Replies of click keys that are no longer in the menu go with them (MENU_* keys only:
-    replies imported for keys of a menu made elsewhere stay)."""
-    used = menus.keys(doc.get("menu", []))
+def _drop_replies_of_removed_items(doc: dict[str, Any], old_keys: set[str]) -> None:
+    """The replies of click items this edit took out of the menu go with them; replies of keys
+    the menu never had (imported for a menu made elsewhere) stay."""
+    gone = old_keys - menus.keys(doc.get("menu", []))
     replies = doc.get("menu_replies", {})
-    doc["menu_replies"] = {
-        k: v for k, v in replies.items() if k in used or not k.startswith("MENU_")
-    }
+    doc["menu_replies"] = {k: v for k, v in replies.items() if k not in gone}
 
 
 async def move_item(ctx: Ctx) -> Outcome:
@@ -218,8 +217,9 @@ async def remove_item(ctx: Ctx) -> Outcome:
     path = ctx.args["path"]
 
     def change(doc: dict[str, Any]) -> None:
+        old_keys = menus.keys(doc.get("menu", []))
         doc["menu"], _removed = menus.remove(doc.get("menu", []), path)
-        _drop_unused_replies(doc)
+        _drop_replies_of_removed_items(doc, old_keys)
 
     before, after = await edit(ctx, change)
     return Outcome(Outcome.say(f"已删除菜单「{path}」（草稿）。").messages, (before, after))
