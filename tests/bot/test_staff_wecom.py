@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import update
 
 from bot.app import BOOKS, ENGINE
 from channels.wecom.sandbox import build_wecom_callback, wecom_text_xml
+from storage import commands_repo
 from storage.models import PendingActionRow
 from tests.helpers.stack import running_stack
 from tests.helpers.staff import WecomPerson
@@ -214,6 +215,11 @@ async def test_materials_from_a_picture_and_a_news_wizard(tmp_path: Path, db_url
         assert "海报（图片）" in await admin.say("素材 列表")
         refused = await admin.say("素材 删除 海报")
         assert "还在回复或菜单中使用" in refused
+        await admin.say("规则 删除 海报")
+        await admin.say("确认")
+        assert "将删除素材「海报」" in await admin.say("素材 删除 海报")
+        assert "已删除素材「海报」" in await admin.say("确认")
+        assert len(stack.calls("/cgi-bin/material/del_material")) == 1
 
 
 async def test_forged_and_replayed_wecom_callbacks_change_nothing(
@@ -243,3 +249,52 @@ async def test_forged_and_replayed_wecom_callbacks_change_nothing(
         assert "已添加规则「坏」" in answers[0]["content"]
         listed = await admin.say("规则 列表")
         assert listed.count("坏") == 3  # name and keyword of one rule, once
+
+
+async def test_people_follow_replies_stats_and_versions_in_chinese(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with running_stack(tmp_path, db_url, staff=True) as stack:
+        admin = WecomPerson(stack, "lilei")
+        newcomer = WecomPerson(stack, "wangwu")
+        assert "已授予 wecom:corp:wangwu 员工身份" in await admin.say("授权 wangwu 员工")
+        assert "员工" in await newcomer.say("我是谁")
+        assert "wecom:corp:wangwu — 员工" in await admin.say("人员")
+        assert "已收回" in await admin.say("收回 wangwu 员工")
+        assert "还没有使用权限" in await newcomer.say("帮助")
+        assert "已收回" in await admin.say("收回 telegram:tg:10001 管理员")
+        assert "最后一位管理员" in await admin.say("收回 lilei 管理员")
+
+        await admin.say("渠道 创建 summer", count=4)
+        assert "二维码" in await admin.say("渠道 二维码 summer", count=2)
+        assert len(stack.calls("/cgi-bin/qrcode/create")) == 1  # the stored code is reused
+        await admin.say("关注回复 设置 默认")
+        await admin.say("欢迎关注！")
+        assert "已设置默认关注回复（1 条）" in await admin.say("完成")
+        assert "欢迎关注！" in await admin.say("关注回复 查看 默认")
+        await admin.say("关注回复 清空 默认")
+        assert "已清空默认关注回复" in await admin.say("确认")
+        assert "还没有设置" in await admin.say("关注回复 查看 默认")
+
+        await stack.customer("o_stats_1").follow("summer")
+        await stack.customer("o_stats_2").follow()
+        stats = await admin.say("统计 粉丝 3")
+        assert "summer：1 / 1" in stats and "无渠道（搜索、名片等）：1 / 1" in stats
+        assert "+2 / -0" in stats
+        await admin.say("规则 添加 价格 价格 见菜单")
+        await stack.until(lambda: stack.app[BOOKS].get("demo").index.match("价格多少") is not None)
+        await stack.customer("o_stats_1").text("价格多少")
+
+        async def counted() -> bool:
+            hits = await commands_repo.keyword_hits(stack.app[ENGINE], "demo", date(2000, 1, 1))
+            return hits == [("价格", 1)]
+
+        await stack.until(counted)
+        assert "价格：1 次" in await admin.say("统计 关键词")
+
+        await admin.say("菜单 添加 官网 链接 https://example.com")
+        await admin.say("菜单 发布")
+        await admin.say("确认", count=2)
+        assert "版本 1" in await admin.say("菜单 版本")
+        assert "渠道「summer」" in await admin.say("渠道 删除 summer")
+        assert "已删除渠道「summer」" in await admin.say("确认")

@@ -71,6 +71,7 @@ username = "opsbot_test_bot"
 admins = ["wecom:corp:lilei", "telegram:tg:10001"]
 staff = ["wecom:corp:hanmeimei", "telegram:tg:10002"]
 confirm_seconds = {confirm}
+rate_per_minute = 100
 """
 
 
