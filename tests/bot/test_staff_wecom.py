@@ -117,7 +117,8 @@ async def test_follow_reply_wizard_survives_a_restart(tmp_path: Path, db_url: st
         assert "已创建渠道「春季海报」" in created and "二维码" in created
         qr = [e for e in admin.entries if e["kind"] == "image"]
         assert len(qr) == 1 and qr[0]["size"] > 100  # the QR image itself, uploaded to WeCom
-        assert len(stack.calls("/cgi-bin/qrcode/create")) == 1
+        # The command and the background provisioner may both ask; the first stored code wins.
+        assert 1 <= len(stack.calls("/cgi-bin/qrcode/create")) <= 2
 
         first = await admin.say("关注回复 设置 spring")
         assert "设置关注回复" in first and "第 1/3 条" in first
@@ -266,8 +267,9 @@ async def test_people_follow_replies_stats_and_versions_in_chinese(
         assert "最后一位管理员" in await admin.say("收回 lilei 管理员")
 
         await admin.say("渠道 创建 summer", count=4)
+        created = len(stack.calls("/cgi-bin/qrcode/create"))
         assert "二维码" in await admin.say("渠道 二维码 summer", count=2)
-        assert len(stack.calls("/cgi-bin/qrcode/create")) == 1  # the stored code is reused
+        assert len(stack.calls("/cgi-bin/qrcode/create")) == created  # the stored code is reused
         await admin.say("关注回复 设置 默认")
         await admin.say("欢迎关注！")
         assert "已设置默认关注回复（1 条）" in await admin.say("完成")
