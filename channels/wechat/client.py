@@ -21,10 +21,8 @@ from channels.errors import (
     OutcomeUnknown,
     PlatformRejected,
     PlatformUnavailable,
-    RateLimited,
-    RecipientUnreachable,
-    TokenRejected,
 )
+from channels.http_api import ErrcodeTable, exchange
 from channels.tokens import SharedToken, TokenStorePort
 from channels.wechat.account import WechatAccount
 
@@ -36,21 +34,13 @@ RATE_LIMITED = {45009: None, 45011: 60.0}  # daily quota (until reset), per-minu
 SYSTEM_BUSY = -1
 
 
-def raise_for_errcode(payload: dict[str, Any]) -> None:
-    """Raise the exception for a non-zero ``errcode`` (absent means success)."""
-    code = payload.get("errcode", 0)
-    if not isinstance(code, int) or code == 0:
-        return
-    message = str(payload.get("errmsg", ""))
-    if code == SYSTEM_BUSY:
-        raise PlatformUnavailable(f"system busy: {message}")
-    if code in RATE_LIMITED:
-        raise RateLimited(f"{code}: {message}", RATE_LIMITED[code])
-    if code in TOKEN_REFUSED:
-        raise TokenRejected(code, message)
-    if code in RECIPIENT_UNREACHABLE:
-        raise RecipientUnreachable(code, message)
-    raise PlatformRejected(code, message)
+ERRCODES = ErrcodeTable(
+    unavailable=frozenset({SYSTEM_BUSY}),
+    rate_limited=RATE_LIMITED,
+    token_refused=TOKEN_REFUSED,
+    unreachable=RECIPIENT_UNREACHABLE,
+)
+raise_for_errcode = ERRCODES.raise_for
 
 
 class WechatClient:
@@ -144,20 +134,10 @@ class WechatClient:
         json: Any = None,
         data: aiohttp.FormData | None = None,
     ) -> tuple[int, bytes]:
-        """One HTTP exchange: (status, body), network failures mapped to our exceptions."""
-        try:
-            async with self._session.request(
-                method, url, params=params, json=json, data=data, timeout=self._timeout
-            ) as resp:
-                return resp.status, await resp.read()
-        except aiohttp.ConnectionTimeoutError:
-            raise PlatformUnavailable(f"{where}: connection timed out") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise PlatformUnavailable(f"{where}: cannot connect ({exc.os_error})") from None
-        except TimeoutError:
-            raise OutcomeUnknown(f"{where}: no answer within {self._timeout.total} s") from None
-        except aiohttp.ClientError as exc:
-            raise OutcomeUnknown(f"{where}: {type(exc).__name__}") from None
+        status, _type, body = await exchange(
+            self._session, method, url, where, self._timeout, params=params, json=json, data=data
+        )
+        return status, body
 
     # The API calls opsbot makes. Each returns the platform's JSON answer.
 

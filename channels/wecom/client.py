@@ -20,10 +20,9 @@ from channels.errors import (
     OutcomeUnknown,
     PlatformRejected,
     PlatformUnavailable,
-    RateLimited,
     RecipientUnreachable,
-    TokenRejected,
 )
+from channels.http_api import ErrcodeTable, exchange
 from channels.tokens import SharedToken, TokenStorePort
 from channels.wecom.app import WecomApp
 
@@ -37,21 +36,13 @@ RECIPIENT_UNREACHABLE = frozenset({40003, 60011, 81013, 84061})
 EVERY_RECIPIENT_INVALID = 81013
 
 
-def raise_for_errcode(payload: dict[str, Any]) -> None:
-    """Raise the exception for a non-zero ``errcode`` (absent means success)."""
-    code = payload.get("errcode", 0)
-    if not isinstance(code, int) or code == 0:
-        return
-    message = str(payload.get("errmsg", ""))
-    if code in UNAVAILABLE:
-        raise PlatformUnavailable(f"{code}: {message}")
-    if code in RATE_LIMITED:
-        raise RateLimited(f"{code}: {message}", RATE_LIMITED[code])
-    if code in TOKEN_REFUSED:
-        raise TokenRejected(code, message)
-    if code in RECIPIENT_UNREACHABLE:
-        raise RecipientUnreachable(code, message)
-    raise PlatformRejected(code, message)
+ERRCODES = ErrcodeTable(
+    unavailable=UNAVAILABLE,
+    rate_limited=RATE_LIMITED,
+    token_refused=TOKEN_REFUSED,
+    unreachable=RECIPIENT_UNREACHABLE,
+)
+raise_for_errcode = ERRCODES.raise_for
 
 
 class WecomClient:
@@ -137,20 +128,9 @@ class WecomClient:
         """Status, content type and body of one request; network failures and 5xx raised."""
         url = self.app.api_base.rstrip("/") + path
         where = f"{method} {path}"  # never the query: it carries the token or the secret
-        try:
-            async with self._session.request(
-                method, url, params=params, json=json, data=data, timeout=self._timeout
-            ) as resp:
-                body = await resp.read()
-                status, content_type = resp.status, resp.content_type
-        except aiohttp.ConnectionTimeoutError:
-            raise PlatformUnavailable(f"{where}: connection timed out") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise PlatformUnavailable(f"{where}: cannot connect ({exc.os_error})") from None
-        except TimeoutError:
-            raise OutcomeUnknown(f"{where}: no answer within {self._timeout.total} s") from None
-        except aiohttp.ClientError as exc:
-            raise OutcomeUnknown(f"{where}: {type(exc).__name__}") from None
+        status, content_type, body = await exchange(
+            self._session, method, url, where, self._timeout, params=params, json=json, data=data
+        )
         if status >= 500:
             # A read changes nothing and can simply be repeated; a write may have taken effect.
             error = PlatformUnavailable if method == "GET" else OutcomeUnknown

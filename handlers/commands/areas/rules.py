@@ -144,11 +144,10 @@ async def edit_rule(ctx: Ctx) -> Outcome:
 
     def change(doc: dict[str, Any]) -> None:
         rules = doc.get("keyword_rules", [])
-        rule = _find(doc, name)
+        _find(doc, name)
         if "name" in updates and any(r["name"] == updates["name"] for r in rules):
             raise CommandError(f"已有名为「{updates['name']}」的规则。")
         doc["keyword_rules"] = [{**r, **updates} if r["name"] == name else r for r in rules]
-        del rule
 
     before, after = await edit(ctx, change)
     return Outcome(
