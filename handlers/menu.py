@@ -71,10 +71,6 @@ def _check_item(item: Any, where: str, *, top: bool) -> None:
                 raise MenuError(f"{where}.{field_name}: required for type {kind}")
 
 
-def is_complete(item: dict[str, Any]) -> bool:
-    return "type" in item or bool(item.get("sub_button"))
-
-
 def locate(menu: Sequence[dict[str, Any]], path: str) -> tuple[int, int | None]:
     """(top index, sub index or None) of the item at ``path``; raise :class:`MenuError`."""
     parts = [p.strip() for p in path.strip("/").split("/")]

@@ -4,7 +4,7 @@ wizards, the audit log, configuration changes (for undo), menu versions and mate
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, cast, delete, desc, func, select, update
@@ -425,6 +425,3 @@ async def keyword_hits(engine: AsyncEngine, account: str, since: date) -> list[t
         )
         return [(name, int(total)) for name, total in rows]
 
-
-def days_ago(now: datetime, days: int) -> datetime:
-    return now - timedelta(days=days)
