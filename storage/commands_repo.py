@@ -424,4 +424,3 @@ async def keyword_hits(engine: AsyncEngine, account: str, since: date) -> list[t
             .order_by(desc(func.sum(_hits.c.hits)))
         )
         return [(name, int(total)) for name, total in rows]
-
