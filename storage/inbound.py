@@ -38,6 +38,10 @@ SWEEP_SECONDS = 0.05
 # accurate enough for what it serves (the platforms' windows for messaging a customer).
 TOUCH_SECONDS = 60.0
 TOUCH_MEMORY = 100_000
+# How long a standby reply holds its follow-ups back at most: the settling transaction right
+# after the commit removes it or makes it pending; if this process dies first, the platform's
+# retries get the reply stored with the event, and the follow-ups go after this.
+STANDBY_HOLD = timedelta(seconds=60)
 
 _events = table_of(InboundEventRow)
 _followers = table_of(FollowerRow)
@@ -211,14 +215,20 @@ class InboundLog:
         if self.on_outbox is not None and any(r.followups or id(r) in late for r in records):
             late_reply = any(id(r) in late and r.reply is not None for r in records)
             self.on_outbox(0.0 if late_reply else self._followup_delay.total_seconds())
-        became_late = []
+        became_late, in_time = [], []
         for (record, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
-            if outcome.first and record.late and id(record) not in late and record.reply:
+            if not outcome.first or id(record) in late or not record.reply:
+                continue
+            if record.late:
                 became_late.append(record)  # the request gave up while its batch was committing
-        if became_late:
-            task = asyncio.create_task(self._send_late(became_late), name="inbound-late-replies")
+            elif _stands_by(record):
+                in_time.append(record)  # answered in the request: its standby row goes
+        if became_late or in_time:
+            task = asyncio.create_task(
+                self._settle(became_late, in_time), name="inbound-late-replies"
+            )
             self._late_work.add(task)
             task.add_done_callback(self._late_work.discard)
 
@@ -271,8 +281,11 @@ class InboundLog:
             yield Insert(_followers, FOLLOWER_COLUMNS, followers, on_conflict=FOLLOWER_UPSERT)
         outbox: list[tuple[Any, ...]] = []
         for r in records:
-            first = [r.reply] if id(r) in late and r.reply is not None else []
-            outbox.extend(_outbox_row(r, m, now, now) for m in first)
+            if id(r) in late and r.reply is not None:
+                outbox.append(_outbox_row(r, r.reply, now, now))
+            elif _stands_by(r) and r.reply is not None:
+                # Holds the follow-ups back in case the request gives up before this commits.
+                outbox.append(_outbox_row(r, r.reply, now + STANDBY_HOLD, now, "standby"))
             outbox.extend(_outbox_row(r, m, now + self._followup_delay, now) for m in r.followups)
         if outbox:
             yield Insert(_outbox, OUTBOX_COLUMNS, outbox)
@@ -296,49 +309,62 @@ class InboundLog:
             del self._touched[next(iter(self._touched))]
         return True
 
-    async def _send_late(self, records: list[InboundRecord]) -> None:
-        """Queue the passive replies whose requests stopped waiting while their batch was
-        committing: each goes in front of its callback's follow-ups, and the stored reply is
-        cleared so a retry does not repeat it. The request already answered, so this is retried
-        until it is stored."""
+    async def _settle(self, late: list[InboundRecord], in_time: list[InboundRecord]) -> None:
+        """After a commit: queue the passive replies whose requests stopped waiting while it
+        ran (in front of their follow-ups; the stored reply is cleared so a retry does not repeat
+        it) and drop the standby rows of those answered in time. The requests already answered,
+        so this is retried until it is stored."""
         pause = 0.2
         while True:
             try:
                 async with self._engine.begin() as conn:
-                    for r in records:
-                        await _put_reply_first(conn, r, self._clock(), self._followup_delay)
+                    for r in late:
+                        await _put_reply_first(conn, r, self._clock())
+                    await _drop_standby(conn, in_time)
                 break
             except Exception:
-                log.exception("late replies of %d callbacks not queued yet", len(records))
+                log.exception("late replies of %d callbacks not queued yet", len(late))
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 30.0)
         if self.on_outbox is not None:
-            self.on_outbox(0.0)
+            self.on_outbox(0.0 if late else self._followup_delay.total_seconds())
 
 
-async def _put_reply_first(
-    conn: AsyncConnection, r: InboundRecord, now: datetime, delay: timedelta
-) -> None:
+def _stands_by(r: InboundRecord) -> bool:
+    """Whether the record's reply is also queued on standby: it has follow-ups that must not
+    overtake the reply if the request gives up while the record is committing."""
+    return r.reply is not None and bool(r.followups) and r.answer_by is not None
+
+
+async def _put_reply_first(conn: AsyncConnection, r: InboundRecord, now: datetime) -> None:
     mine = (_outbox.c.account == r.account, _outbox.c.origin == r.dedupe_key)
-    pending = (
-        await conn.execute(
-            select(_outbox.c.id, _outbox.c.message)
-            .where(*mine, _outbox.c.status == "pending")
-            .order_by(_outbox.c.id)
-        )
-    ).all()
-    if pending:
-        await conn.execute(delete(_outbox).where(_outbox.c.id.in_([row.id for row in pending])))
-    rows = [_outbox_row(r, r.reply or {}, now, now)]
-    rows += [_outbox_row(r, row.message, now + delay, now) for row in pending]
-    await conn.execute(
-        _outbox.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True)) for row in rows]
+    woken = await conn.execute(
+        _outbox.update()
+        .where(*mine, _outbox.c.status == "standby")
+        .values(status="pending", available_at=now)
     )
+    if not woken.rowcount:  # no follow-ups: nothing waits behind the reply
+        row = _outbox_row(r, r.reply or {}, now, now)
+        await conn.execute(_outbox.insert(), [dict(zip(OUTBOX_COLUMNS, row, strict=True))])
     await conn.execute(
         _events.update()
         .where(_events.c.account == r.account, _events.c.dedupe_key == r.dedupe_key)
         .values(reply=None)
     )
+
+
+async def _drop_standby(conn: AsyncConnection, records: list[InboundRecord]) -> None:
+    by_account: dict[str, list[str]] = {}
+    for r in records:
+        by_account.setdefault(r.account, []).append(r.dedupe_key)
+    for account, keys in sorted(by_account.items()):
+        await conn.execute(
+            delete(_outbox).where(
+                _outbox.c.account == account,
+                _outbox.c.origin.in_(sorted(keys)),
+                _outbox.c.status == "standby",
+            )
+        )
 
 
 OUTBOX_COLUMNS = (
@@ -372,7 +398,11 @@ HITS_UPSERT = "(account, rule_id, day) DO UPDATE SET hits = keyword_hits.hits + 
 
 
 def _outbox_row(
-    r: InboundRecord, message: dict[str, Any], available_at: datetime, now: datetime
+    r: InboundRecord,
+    message: dict[str, Any],
+    available_at: datetime,
+    now: datetime,
+    status: str = "pending",
 ) -> tuple[Any, ...]:
     return (
         r.platform,
@@ -380,7 +410,7 @@ def _outbox_row(
         r.recipient,
         message,
         r.dedupe_key,
-        "pending",
+        status,
         available_at,
         0,
         now,

@@ -7,8 +7,12 @@ Row states::
        +---- lease runs out (never attempted) ------+---- retry later (the platform said so)
 
 A ``sending`` row whose lease runs out was being sent when its process died; it becomes
-``in_doubt`` and is not sent again. A recipient's rows are claimed one at a time in id order, so
-messages reach each customer in the order they were queued, even with several processes.
+``in_doubt`` and is not sent again. A ``standby`` row is a passive reply kept in case its request
+gives up before the reply is committed (storage/inbound.py): it is never sent as it is, and it
+holds back the rows queued after it for its recipient until its ``available_at``.
+
+A recipient's rows are claimed one at a time in id order, so messages reach each customer in the
+order they were queued, even with several processes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -98,7 +102,10 @@ class Outbox:
                         earlier.account == OutboxRow.account,
                         earlier.recipient == OutboxRow.recipient,
                         earlier.id < OutboxRow.id,
-                        earlier.status.in_(UNFINISHED),
+                        or_(
+                            earlier.status.in_(UNFINISHED),
+                            and_(earlier.status == "standby", earlier.available_at > now),
+                        ),
                     )
                 ),
             )
@@ -186,19 +193,17 @@ class Outbox:
             )
 
     async def prune_sent(self, older_than: datetime) -> int:
-        """Forget messages sent before ``older_than``, a chunk per transaction; failed and
-        in-doubt ones stay for people to look at."""
+        """Forget messages sent before ``older_than`` and expired standby rows, a chunk per
+        transaction; failed and in-doubt ones stay for people to look at."""
         removed = 0
+        gone = or_(
+            and_(_outbox.c.status == "sent", _outbox.c.sent_at < older_than),
+            and_(_outbox.c.status == "standby", _outbox.c.available_at < older_than),
+        )
         while True:
             async with self._engine.begin() as conn:
                 ids = (
-                    (
-                        await conn.execute(
-                            select(_outbox.c.id)
-                            .where(_outbox.c.status == "sent", _outbox.c.sent_at < older_than)
-                            .limit(PRUNE_CHUNK)
-                        )
-                    )
+                    (await conn.execute(select(_outbox.c.id).where(gone).limit(PRUNE_CHUNK)))
                     .scalars()
                     .all()
                 )

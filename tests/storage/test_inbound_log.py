@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
@@ -204,3 +205,42 @@ async def test_old_dedupe_keys_are_forgotten_in_chunks(
     assert await prune(engine, datetime.now(UTC) - timedelta(hours=1)) == 0
     assert await prune(engine, datetime.now(UTC) + timedelta(seconds=1)) == 10
     assert await rows(engine, InboundEventRow) == []
+
+
+async def test_a_reply_answered_in_time_drops_its_standby_row(engine: AsyncEngine) -> None:
+    log = InboundLog(engine, followup_delay=0.0)
+    await log.start()
+    waiting = record("m:standby", "及时的回复", followups=[{"text": "第二条"}])
+    waiting.answer_by = time.monotonic() + 60
+    outcome = await log.submit(waiting)
+    await log.stop()  # waits for the settling transaction
+    assert (outcome.first, outcome.reply, outcome.late) == (True, {"text": "及时的回复"}, False)
+    queued = await rows(engine, OutboxRow)
+    assert [(r.message, r.status) for r in queued] == [({"text": "第二条"}, "pending")]
+
+
+async def test_a_request_giving_up_while_its_record_commits_gets_the_reply_first(
+    engine: AsyncEngine,
+) -> None:
+    log = InboundLog(engine, followup_delay=0.0)
+    await log.start()
+    blocker = await engine.connect()
+    await blocker.begin()  # SQLite: BEGIN IMMEDIATE takes the write lock
+    if engine.dialect.name == "postgresql":
+        await blocker.execute(text("LOCK TABLE inbound_events IN EXCLUSIVE MODE"))
+    slow = record("m:slow", "迟到的回复", followups=[{"text": "第二条"}, {"text": "第三条"}])
+    slow.answer_by = time.monotonic() + 0.2
+    pending = log.submit(slow)
+    outcome = await pending  # the sweeper gives up on it while the write waits for the lock
+    assert outcome.late
+    await blocker.rollback()
+    await blocker.close()
+    await log.stop()
+    queued = sorted(await rows(engine, OutboxRow), key=lambda r: r.id)
+    assert [(r.message["text"], r.status) for r in queued] == [
+        ("迟到的回复", "pending"),
+        ("第二条", "pending"),
+        ("第三条", "pending"),
+    ]
+    events = await rows(engine, InboundEventRow)
+    assert [(e.dedupe_key, e.reply) for e in events] == [("m:slow", None)]  # a retry says nothing

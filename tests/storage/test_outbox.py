@@ -120,3 +120,32 @@ async def test_sent_messages_are_forgotten_after_retention_in_chunks(
     assert await box.prune_sent(_now() - timedelta(minutes=1)) == 0  # too recent
     assert await box.prune_sent(_now() + timedelta(minutes=1)) == 5
     assert sorted((await statuses(engine)).values()) == ["claimed", "failed"]
+
+
+async def test_a_standby_reply_holds_back_its_follow_ups_until_it_expires(
+    engine: AsyncEngine,
+) -> None:
+    now = _now()
+    async with engine.begin() as conn:
+        for status, text, due in (
+            ("standby", "reply", now + timedelta(seconds=60)),
+            ("pending", "follow-up", now),
+        ):
+            await conn.execute(
+                OutboxRow.__table__.insert().values(
+                    platform="wechat",
+                    account="demo",
+                    recipient="alice",
+                    message={"text": text},
+                    origin="m:1",
+                    status=status,
+                    available_at=due,
+                    attempts=0,
+                    created_at=now,
+                )
+            )
+    assert await outbox(engine).claim_due(10) == []  # the request may still give up
+    later = outbox(engine, clock=now + timedelta(seconds=61))
+    assert [i.message["text"] for i in await later.claim_due(10)] == ["follow-up"]
+    assert await later.prune_sent(older_than=now + timedelta(seconds=61)) == 1
+    assert sorted((await statuses(engine)).values()) == ["claimed"]
