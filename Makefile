@@ -17,6 +17,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/opsbot db upgrade
 	$(BIN)/opsbot import --if-empty bot/demo/demo.yaml
+	$(BIN)/opsbot scripts import --if-empty bot/demo/scripts.csv
 	$(BIN)/opsbot serve
 
 lint: install

@@ -1,5 +1,9 @@
 """``make bench``: run the benchmarks and print their figures with the same-run references.
 
+``python -m bench`` runs them all: script search in-process (:mod:`bench.search`) and through
+the server (:mod:`bench.search_server`), then the callback benchmark; ``python -m bench search``
+or ``python -m bench callback`` runs one part. The exit status is 1 when a target is not met.
+
 The callback benchmark runs in rounds; each round measures the bare reference and opsbot back
 to back, so every ratio compares runs minutes apart on the same machine. The figures reported
 are the medians over the rounds, with every round shown.
@@ -8,14 +12,16 @@ are the medians over the rounds, with every round shown.
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import statistics
 import sys
 import tempfile
 import timeit
+from collections.abc import Sequence
 from pathlib import Path
 
-from bench import callback
+from bench import callback, search, search_server
 from handlers.matching import Keyword, KeywordIndex, KeywordRule
 
 
@@ -30,22 +36,44 @@ def matcher_micro() -> list[tuple[int, float]]:
         ]
         index = KeywordIndex(rules)
         n = 20_000
-        seconds = timeit.timeit(lambda i=index: [i.match(m) for m in messages], number=n)
+        seconds = timeit.timeit(functools.partial(_match_all, index, messages), number=n)
         figures.append((count, seconds / (n * len(messages)) * 1e6))
     return figures
 
 
-def main() -> int:
+def _match_all(index: KeywordIndex, messages: Sequence[str]) -> None:
+    for message in messages:
+        index.match(message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "which", nargs="?", choices=("all", "callback", "search"), default="all", help="what to run"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="callback benchmark rounds")
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--requests", type=int, default=200_000, help="pre-built callbacks per run")
-    args = parser.parse_args()
-    for tool in ("wrk", "taskset"):
-        if shutil.which(tool) is None:
-            print(f"bench: {tool} is not installed (Debian: apt-get install wrk util-linux)")
-            return 2
+    args = parser.parse_args(argv)
+    if args.which in ("all", "callback"):
+        for tool in ("wrk", "taskset"):
+            if shutil.which(tool) is None:
+                print(f"bench: {tool} is not installed (Debian: apt-get install wrk util-linux)")
+                return 2
+    failed = 0
+    if args.which in ("all", "search"):
+        failed |= search.main([])
+        print(flush=True)
+        failed |= search_server.main([])
+    if args.which in ("all", "callback"):
+        if args.which == "all":
+            print(flush=True)
+        failed |= run_callback(args)
+    return 1 if failed else 0
+
+
+def run_callback(args: argparse.Namespace) -> int:
     load = callback.Load(seconds=args.seconds, connections=args.connections)
     print(
         "callback benchmark: safe (AES) mode, text messages answered by keyword rules; servers "
@@ -81,7 +109,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     def median(pick: int, attr: str) -> float:
-        return statistics.median(getattr(r[pick], attr) for r in rounds)
+        return float(statistics.median(getattr(r[pick], attr) for r in rounds))
 
     print(
         f"\n{'server (median of rounds)':<40}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
@@ -121,4 +149,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

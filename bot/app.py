@@ -21,8 +21,9 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.scheduler import Handler, JobScheduler
 from bot.settings import DatabaseSettings, Settings, WechatAccountSettings
-from bot.staff_chat import StaffChat, build_staff_chat, running
+from bot.staff_chat import StaffChat, build_staff_chat, running, server_url
 from channels.wechat.account import WechatAccount
 from channels.wechat.callback import WechatCallback
 from channels.wechat.client import WechatClient, WechatQrIssuer
@@ -31,6 +32,10 @@ from handlers.books import ReplyBooks
 from handlers.channel_codes import ChannelCodes
 from handlers.delivery import DeliveryWorker
 from handlers.inbound import InboundProcessor
+from handlers.messages import Text
+from scripts_library import files as library_files
+from scripts_library.library import ScriptLibrary
+from scripts_library.sidebar import Sidebar
 from storage import commands_repo, inbound
 from storage.db import create_engine
 from storage.followers import FollowerReader
@@ -38,6 +43,7 @@ from storage.inbound import InboundLog
 from storage.migrate import ensure_current
 from storage.models import utcnow
 from storage.outbox import Outbox
+from storage.schedule_repo import Job
 from storage.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,11 @@ OUTBOX = web.AppKey("outbox", Outbox)
 WORKER = web.AppKey("worker", DeliveryWorker)
 WECHAT_CLIENTS = web.AppKey("wechat_clients", dict[str, WechatClient])
 STAFF_CHAT = web.AppKey("staff_chat", StaffChat)
+LIBRARY = web.AppKey("library", ScriptLibrary)
+SCHEDULER = web.AppKey("scheduler", JobScheduler)
+# The kinds of timed work and their handlers (mass sends and group SOPs arrive with issue 5).
+JOB_KINDS: dict[str, Handler] = {}
+HTTP = web.AppKey("http", aiohttp.ClientSession)  # shared outgoing session, from start-up
 
 PRUNE_EVERY_SECONDS = 600
 
@@ -118,9 +129,22 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
         max_body_bytes=settings.server.max_body_bytes,
     )
     app.add_routes(callback.routes())
-    staff_chat = build_staff_chat(settings, engine, outbox)
+    library = ScriptLibrary(engine)
+    app[LIBRARY] = library
+    staff_chat = build_staff_chat(settings, engine, outbox, library)
     app[STAFF_CHAT] = staff_chat
     app.add_routes(staff_chat.routes())
+    app.add_routes(library_files.routes(library))
+    sidebar = Sidebar(
+        library,
+        engine,
+        apps=staff_chat.wecom_apps,
+        accounts={n: settings.managed_account(s.manages) for n, s in settings.wecom.items()},
+        clients=staff_chat.wecom_clients,
+        base_url=server_url(settings),
+        http=lambda: app[HTTP],
+    )
+    app.add_routes(sidebar.routes())
     app.router.add_get("/healthz", _health)
 
     app.cleanup_ctx.append(_database(engine, owned))
@@ -128,6 +152,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_inbound(inbound_log))
     app.cleanup_ctx.append(_delivery(settings, accounts, owner))
     app.cleanup_ctx.append(_staff(staff_chat))
+    app.cleanup_ctx.append(_scheduler(settings, staff_chat, owner))
     app.cleanup_ctx.append(_housekeeping(engine, outbox, settings.database))
     return app
 
@@ -177,6 +202,7 @@ def _delivery(settings: Settings, accounts: list[WechatAccount], owner: str) -> 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         engine = app[ENGINE]
         async with aiohttp.ClientSession() as session:
+            app[HTTP] = session
             store = TokenStore(engine)
             staff = app[STAFF_CHAT]
             clients = staff.wechat_clients  # shared with the admin commands' ports
@@ -203,6 +229,41 @@ def _delivery(settings: Settings, accounts: list[WechatAccount], owner: str) -> 
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    return ctx
+
+
+def _scheduler(settings: Settings, staff_chat: StaffChat, owner: str) -> Context:
+    """Timed work (bot/scheduler.py); reports go to the chat the job was made in."""
+
+    async def report(job: Job, text: str) -> None:
+        platform, _, rest = job.chat.partition(":")
+        account, _, chat = rest.partition(":")
+        if not chat:
+            log.warning("job %d (%s): %s", job.id, job.name, text)
+            return
+        await staff_chat.answers.queue(platform, account, chat, [Text(text)])
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        s = settings.scheduler
+        scheduler = JobScheduler(
+            app[ENGINE],
+            JOB_KINDS,
+            owner=owner,
+            report=report,
+            poll_seconds=s.poll_seconds,
+            grace_seconds=s.grace_seconds,
+            lease_seconds=s.lease_seconds,
+            retry_seconds=s.retry_seconds,
+            max_attempts=s.max_attempts,
+        )
+        app[SCHEDULER] = scheduler
+        await scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
 
     return ctx
 

@@ -4,6 +4,8 @@
     opsbot db upgrade          create or migrate the database schema
     opsbot import FILE         load reply configuration (YAML or TOML); --if-empty, --check
     opsbot export [FILE]       write the reply configuration back out
+    opsbot scripts import FILE load shared scripts (CSV or JSON; all or nothing); --if-empty
+    opsbot scripts export FILE write the shared scripts (.csv or .json)
     opsbot sandbox             run only the platform fakes
     opsbot chat                be a customer of an Official Account in the sandbox
     opsbot chat --as admin     be an admin in the WeCom app chat (--via telegram)
@@ -80,6 +82,22 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("yaml", "toml"), help="format for stdout (default yaml)")
     exp.add_argument("--account", action="append", help="only these accounts (repeatable)")
     exp.set_defaults(run=_export)
+
+    scripts = commands.add_parser("scripts", help="the enterprise script library")
+    script_commands = scripts.add_subparsers(dest="scripts_command", required=True)
+    for name, helptext in (("import", "load shared scripts"), ("export", "write shared scripts")):
+        sub = script_commands.add_parser(name, parents=[common], help=helptext)
+        sub.add_argument("file", help="a .csv or .json file")
+        sub.add_argument("--account", help="Official Account name (default: the first)")
+        sub.add_argument("--as", dest="person", default="cli", help="recorded as the author")
+        sub.set_defaults(run=_scripts_import if name == "import" else _scripts_export)
+        if name == "import":
+            sub.add_argument("--check", action="store_true", help="validate only, write nothing")
+            sub.add_argument(
+                "--if-empty", action="store_true", help="only if the library has no script"
+            )
+        else:
+            sub.add_argument("--format", choices=("csv", "json"), help="default: from the name")
 
     sandbox = commands.add_parser("sandbox", parents=[common], help="run the platform fakes only")
     sandbox.set_defaults(run=_sandbox)
@@ -170,6 +188,56 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
         print(f"wrote {args.file}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+async def _scripts_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import engine_for
+    from scripts_library.library import ScriptLibrary
+    from scripts_library.transfer import ImportProblems, parse
+    from storage.migrate import ensure_current
+
+    text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8-sig")
+    try:
+        drafts = parse(text)
+    except ImportProblems as exc:
+        print(f"opsbot: {args.file} was not imported:\n{exc.describe()}", file=sys.stderr)
+        return 1
+    if args.check:
+        print(f"{args.file} is valid ({len(drafts)} scripts)")
+        return 0
+    account = args.account or settings.managed_account("")
+    engine = engine_for(settings)
+    try:
+        await ensure_current(engine)
+        library = ScriptLibrary(engine)
+        if args.if_empty and await library.all(account, viewer=""):
+            print("the script library is not empty; nothing imported (--if-empty)")
+            return 0
+        ids = await library.import_all(account, drafts, args.person)
+    finally:
+        await engine.dispose()
+    print(f"{account}: {len(ids)} scripts imported")
+    return 0
+
+
+async def _scripts_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import engine_for
+    from scripts_library.library import ScriptLibrary
+    from scripts_library.transfer import export_csv, export_json
+    from storage.migrate import ensure_current
+
+    form = args.format or ("json" if args.file.endswith(".json") else "csv")
+    account = args.account or settings.managed_account("")
+    engine = engine_for(settings)
+    try:
+        await ensure_current(engine)
+        scripts = await ScriptLibrary(engine).all(account)
+    finally:
+        await engine.dispose()
+    text = export_csv(scripts) if form == "csv" else export_json(scripts)
+    await asyncio.to_thread(Path(args.file).write_text, text, encoding="utf-8")
+    print(f"wrote {len(scripts)} scripts to {args.file}")
     return 0
 
 

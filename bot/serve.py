@@ -133,6 +133,7 @@ async def serve(settings: Settings) -> None:
             bases = [
                 *((f"wechat.{n}", a.api_base) for n, a in settings.wechat.items()),
                 *((f"wecom.{n}", a.api_base) for n, a in settings.wecom.items()),
+                *((f"wecom.{n}.oauth_base", a.oauth_base) for n, a in settings.wecom.items()),
                 *((f"telegram.{n}", b.api_base) for n, b in settings.telegram.items()),
             ]
             for name, base in bases:

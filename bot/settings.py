@@ -101,6 +101,19 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class SchedulerSettings:
+    # How often each process looks for work falling due (and plans its timers).
+    poll_seconds: float = 5.0
+    # A firing found later than this (every server was down) is reported, not run.
+    grace_seconds: float = 3600.0
+    # A run still "running" after this was cut off by a crash: reported, never redone.
+    lease_seconds: float = 600.0
+    retry_seconds: float = 60.0
+    max_attempts: int = 3
+    timezone: str = "Asia/Shanghai"  # of the schedules people type
+
+
+@dataclass(frozen=True)
 class SandboxSettings:
     # Start the platform fakes in the same process, on loopback (the embedded default).
     enabled: bool = False
@@ -135,6 +148,9 @@ class WecomAppSettings:
     token: Secret
     encoding_aes_key: Secret
     api_base: str = "https://qyapi.weixin.qq.com"
+    # Where browsers are sent to learn who opens the app's web pages (OAuth); in the sandbox,
+    # the same base as api_base.
+    oauth_base: str = "https://open.weixin.qq.com"
     # The Official Account that admins of this app configure (default: the first one).
     manages: str = ""
     name: str = ""
@@ -178,6 +194,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     wechat: dict[str, WechatAccountSettings] = field(default_factory=dict)
     wecom: dict[str, WecomAppSettings] = field(default_factory=dict)
     telegram: dict[str, TelegramBotSettings] = field(default_factory=dict)
@@ -370,6 +387,8 @@ def _check_wecom(name: str, a: WecomAppSettings, s: Settings) -> None:
         raise SettingsError(f"{where}.encoding_aes_key must be 43 characters from A-Z a-z 0-9")
     if not a.api_base.startswith(("http://", "https://")):
         raise SettingsError(f"{where}.api_base must be an http(s) URL")
+    if not a.oauth_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{where}.oauth_base must be an http(s) URL")
     _check_manages(where, a.manages, s)
 
 

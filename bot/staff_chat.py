@@ -35,6 +35,7 @@ from handlers.commands.base import Limits, Services
 from handlers.commands.service import CommandService
 from handlers.delivery import DeliveryWorker, Sender
 from handlers.messages import Message, message_to_dict
+from scripts_library.library import ScriptLibrary
 from storage.models import utcnow
 from storage.outbox import Outbox
 
@@ -50,6 +51,7 @@ def wecom_app(name: str, s: WecomAppSettings) -> WecomApp:
         token=s.token.get(),
         encoding_aes_key=s.encoding_aes_key.get(),
         api_base=s.api_base,
+        oauth_base=s.oauth_base,
     )
 
 
@@ -126,7 +128,9 @@ class StaffChat:
             self.telegram_clients[b.name] = TelegramClient(b, timeout=timeout)
 
 
-def build_staff_chat(settings: Settings, engine: AsyncEngine, outbox: Outbox) -> StaffChat:
+def build_staff_chat(
+    settings: Settings, engine: AsyncEngine, outbox: Outbox, library: ScriptLibrary
+) -> StaffChat:
     wecom_apps = [wecom_app(n, s) for n, s in settings.wecom.items()]
     telegram_bots = [telegram_bot(n, s) for n, s in settings.telegram.items()]
     managed = {
@@ -150,9 +154,16 @@ def build_staff_chat(settings: Settings, engine: AsyncEngine, outbox: Outbox) ->
         clock=utcnow,
         limits=Limits(c.confirm_seconds, c.wizard_minutes, c.rate_per_minute),
         admin_chats=frozenset(c.admin_chats),
+        library=library,
+        file_url=lambda sha256: f"{server_url(settings)}/library/files/{sha256}",
     )
     service = CommandService(
-        build_registry(), build_wizards(), services, admins=c.admins, staff=c.staff
+        build_registry(),
+        build_wizards(),
+        services,
+        admins=c.admins,
+        staff=c.staff,
+        pick="script.send",
     )
     return StaffChat(
         settings,
@@ -166,9 +177,14 @@ def build_staff_chat(settings: Settings, engine: AsyncEngine, outbox: Outbox) ->
     )
 
 
-def webhook_url(settings: Settings, bot: TelegramBot) -> str:
+def server_url(settings: Settings) -> str:
+    """Where the platforms (and our own senders) reach this server."""
     base = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
-    return f"{base.rstrip('/')}/telegram/{bot.name}"
+    return base.rstrip("/")
+
+
+def webhook_url(settings: Settings, bot: TelegramBot) -> str:
+    return f"{server_url(settings)}/telegram/{bot.name}"
 
 
 @contextlib.asynccontextmanager

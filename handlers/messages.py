@@ -12,9 +12,12 @@ used in configuration files (``opsbot import``), in the database and in the outb
     {"news": [{"title": "...", "description": "...", "url": "...", "picurl": "..."}]}
     {"transfer_to_agent": {"agent": ""}}
     {"picture": {"url": "...", "caption": "..."}}
+    {"clip": {"url": "...", "title": "...", "caption": "..."}}
 
-``picture`` is for staff chats: an image the sender fetches from ``url`` and uploads itself (a
-channel's QR code sent back to the admin who created it).
+``picture`` and ``clip`` are for staff chats: an image (a channel's QR code sent back to the
+admin who created it) or a video (for a staff member to forward to a customer) that the sender
+fetches from ``url`` and uploads itself. Official Accounts cannot send them: they send media as
+materials (``image`` / ``video`` by media_id).
 """
 
 from __future__ import annotations
@@ -88,7 +91,17 @@ class Picture:
     caption: str = ""
 
 
-Message = Text | Image | Voice | Video | Music | News | TransferToAgent | Picture
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """A video fetched from ``url`` and uploaded by the sender, with an optional title and
+    caption (literal text, not templates)."""
+
+    url: str
+    title: str = ""
+    caption: str = ""
+
+
+Message = Text | Image | Voice | Video | Music | News | TransferToAgent | Picture | Clip
 
 # Which fields of each type are Jinja2 templates (rendered per follower); the rest are literal.
 TEMPLATED_FIELDS: dict[type[Any], tuple[str, ...]] = {
@@ -105,6 +118,7 @@ _SIMPLE: dict[str, type[Any]] = {
     "music": Music,
     "transfer_to_agent": TransferToAgent,
     "picture": Picture,
+    "clip": Clip,
 }
 _TYPE_NAMES: dict[type[Any], str] = {cls: name for name, cls in _SIMPLE.items()}
 TYPE_NAMES = ("text", *_SIMPLE, "news")

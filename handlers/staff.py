@@ -2,9 +2,9 @@
 
 Channel adapters (WeCom app chat, Telegram) decode a platform update into a
 :class:`StaffMessage` and hand it to a :class:`StaffHandler`; the command layer answers with
-neutral messages (:class:`handlers.messages.Text` and :class:`handlers.messages.Picture`) that go
-out through the outbox to the platform's :class:`handlers.delivery.Sender`, addressed to
-``(platform, account, chat)``.
+neutral messages (:class:`handlers.messages.Text`, :class:`handlers.messages.Picture` and
+:class:`handlers.messages.Clip`) that go out through the outbox to the platform's
+:class:`handlers.delivery.Sender`, addressed to ``(platform, account, chat)``.
 """
 
 from __future__ import annotations

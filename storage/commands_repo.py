@@ -158,16 +158,14 @@ async def take_pending(engine: AsyncEngine, person: str, kind: str) -> Pending |
     return pending if result.rowcount else None
 
 
-async def drop_pending(engine: AsyncEngine, person: str) -> list[str]:
-    """Remove every pending action of ``person``; returns their names."""
+async def drop_pending(
+    engine: AsyncEngine, person: str, kinds: tuple[str, ...] = ("confirm", "wizard")
+) -> list[str]:
+    """Remove the pending confirmation and wizard of ``person``; returns their names."""
+    mine = (_pending.c.person == person) & _pending.c.kind.in_(kinds)
     async with engine.begin() as conn:
-        names = [
-            name
-            for (name,) in await conn.execute(
-                select(_pending.c.name).where(_pending.c.person == person)
-            )
-        ]
-        await conn.execute(delete(_pending).where(_pending.c.person == person))
+        names = [name for (name,) in await conn.execute(select(_pending.c.name).where(mine))]
+        await conn.execute(delete(_pending).where(mine))
         return names
 
 

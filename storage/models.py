@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.schema import MetaData, Table, UniqueConstraint
@@ -313,3 +324,145 @@ class MaterialRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str] = mapped_column(String(160), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScriptCategoryRow(Base):
+    """A category of the script library, by its full path ("售后/退款"); the tree is the paths."""
+
+    __tablename__ = "script_categories"
+    __table_args__ = (UniqueConstraint("account", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScriptRow(Base):
+    """One script of the library (企业话术库). ``body`` holds the kind's fields (see
+    ``scripts_library.model``); ``owner`` is "" for a shared script, else the one person who may
+    see it."""
+
+    __tablename__ = "scripts"
+    __table_args__ = (
+        UniqueConstraint("account", "shortcode"),
+        Index(None, "account", "id"),
+        {"sqlite_autoincrement": True},  # a removed script's id is never given to a new one
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    category_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    title: Mapped[str] = mapped_column(String(64))
+    shortcode: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    owner: Mapped[str] = mapped_column(String(160), default="")
+    usage_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(160), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScriptUseRow(Base):
+    """A script sent by a staff member (from the chat or the sidebar): usage and "recent"."""
+
+    __tablename__ = "script_uses"
+    __table_args__ = (Index(None, "person", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    script_id: Mapped[int] = mapped_column(Integer)
+    person: Mapped[str] = mapped_column(String(160))
+    via: Mapped[str] = mapped_column(String(16))  # chat | sidebar
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScriptFavouriteRow(Base):
+    __tablename__ = "script_favourites"
+
+    person: Mapped[str] = mapped_column(String(160), primary_key=True)
+    script_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LibraryStateRow(Base):
+    """The generation of an account's library, raised by every change to its scripts, so that
+    each process knows when its in-memory search index is stale."""
+
+    __tablename__ = "library_state"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LibraryFileRow(Base):
+    """A picture or video kept for scripts (sent by an admin in the chat), by its SHA-256."""
+
+    __tablename__ = "library_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformMediaRow(Base):
+    """A file uploaded to a platform as temporary media (WeCom keeps it 3 days): reused until
+    shortly before it expires, so sending a script twice uploads it once."""
+
+    __tablename__ = "platform_media"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)  # wecom:<app>
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the source
+    media_id: Mapped[str] = mapped_column(String(256))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduledJobRow(Base):
+    """Timed work (a mass send, an SOP rule): what to do, when, and when it fires next.
+
+    ``trigger`` is the schedule in the job's own time zone (see ``bot.scheduler``); ``next_run_at``
+    is the next fire time in UTC (None once a one-off job has fired or the job ended); ``version``
+    rises with every change, so a process acting on an older read changes nothing.
+    """
+
+    __tablename__ = "scheduled_jobs"
+    __table_args__ = (Index(None, "status", "next_run_at"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    trigger: Mapped[dict[str, Any]] = mapped_column(JSON)
+    timezone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # scheduled | paused | done | cancelled
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    chat: Mapped[str] = mapped_column(String(200), default="")  # where to report: platform:app:chat
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobRunRow(Base):
+    """One firing of a scheduled job. The (job, fire time) pair is unique: whichever process
+    inserts it first runs that firing, so a firing runs once however many servers see it."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job_id", "fire_at"), Index(None, "status", "retry_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(Integer)
+    fire_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # running | ok | failed | missed | retrying | in_doubt
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")

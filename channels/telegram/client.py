@@ -102,6 +102,19 @@ class TelegramClient:
             lambda: self.bot.send_photo(chat_id=chat_id, photo=data, caption=caption or None),
         )
 
+    async def send_video(self, chat_id: str, data: bytes, caption: str = "") -> None:
+        """An MP4 video uploaded with an optional plain caption (sendVideo, at most 50 MB)."""
+        await self._call(
+            "sendVideo",
+            lambda: self.bot.send_video(
+                chat_id=chat_id,
+                video=data,
+                caption=caption or None,
+                supports_streaming=True,
+                filename="video.mp4",
+            ),
+        )
+
     async def answer_callback(self, callback_id: str, text: str = "") -> None:
         await self._call(
             "answerCallbackQuery",

@@ -3,19 +3,22 @@
 Lengths are measured in UTF-16 code units (what Telegram counts in entities; never more than
 the character count), so a piece within the limit here is within it on Telegram too.
 
-A message that needs several requests (a long text, a picture with a long caption) may fail
-half-way. Only a failure of the first request can be retried; after that, retrying would send
-the first part again, so a later failure is final (in doubt when the part may have gone out),
-with what was sent in the reason.
+A message that needs several requests (a long text, a picture or a clip with a long caption) may
+fail half-way. Only a failure of the first request can be retried; after that, retrying would
+send the first part again, so a later failure is final (in doubt when the part may have gone
+out), with what was sent in the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from channels.download import DownloadFailed, DownloadRefused, fetch_limited
 from channels.errors import (
     OutcomeUnknown,
     PlatformError,
@@ -25,16 +28,35 @@ from channels.errors import (
 )
 from channels.telegram.client import TelegramClient
 from handlers.delivery import DeliveryError, DeliveryInDoubt, RetryLater, Undeliverable
-from handlers.messages import Message, Picture, Text
+from handlers.messages import Clip, Message, Picture, Text
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MAX_PICTURE_BYTES = 10 * 1024 * 1024  # sendPhoto upload limit
+MAX_VIDEO_BYTES = 50 * 1024 * 1024  # sendVideo upload limit (any multipart upload)
 # A flood-control pause asked for between two pieces of one message is waited out here, when it
 # is this short; the first piece's pause goes back to the outbox instead.
 MAX_INLINE_WAIT = 5.0
 
 Step = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRule:
+    """What a download must be to be uploaded: ``what`` names it in reasons, ``accepts`` checks
+    the content type (``wanted`` says what it should have been), ``timeout`` bounds the fetch."""
+
+    what: str
+    wanted: str
+    limit: int
+    accepts: Callable[[str], bool]
+    timeout: float
+
+
+PICTURE = MediaRule(
+    "picture", "an image", MAX_PICTURE_BYTES, lambda t: t.startswith("image/"), timeout=30.0
+)
+VIDEO = MediaRule("video", "video/mp4", MAX_VIDEO_BYTES, lambda t: t == "video/mp4", timeout=120.0)
 
 
 class TelegramSender:
@@ -54,7 +76,7 @@ class TelegramSender:
                 raise Undeliverable("the text is empty")
             await _in_order([_text(client, recipient, p) for p in pieces])
         elif isinstance(message, Picture):
-            data = await fetch_picture(self._session, message.url)
+            data = await fetch_media(self._session, message.url, PICTURE)
             caption = message.caption.strip()
             if utf16_len(caption) <= CAPTION_LIMIT:
                 await _in_order([_photo(client, recipient, data, caption)])
@@ -62,6 +84,13 @@ class TelegramSender:
                 steps = [_photo(client, recipient, data, "")]
                 steps += [_text(client, recipient, p) for p in split_text(caption)]
                 await _in_order(steps)
+        elif isinstance(message, Clip):
+            data = await fetch_media(self._session, message.url, VIDEO)
+            caption, rest = split_caption(clip_caption(message))
+            await _in_order(
+                [_video(client, recipient, data, caption)]
+                + [_text(client, recipient, p) for p in rest]
+            )
         else:
             raise Undeliverable(f"{type(message).__name__} cannot be sent to a Telegram chat")
 
@@ -72,6 +101,22 @@ def _text(client: TelegramClient, chat: str, text: str) -> Step:
 
 def _photo(client: TelegramClient, chat: str, data: bytes, caption: str) -> Step:
     return lambda: client.send_photo(chat, data, caption)
+
+
+def _video(client: TelegramClient, chat: str, data: bytes, caption: str) -> Step:
+    return lambda: client.send_video(chat, data, caption)
+
+
+def clip_caption(clip: Clip) -> str:
+    """The title, then the caption on the next line (either may be empty)."""
+    return "\n".join(part for part in (clip.title.strip(), clip.caption.strip()) if part)
+
+
+def split_caption(text: str) -> tuple[str, list[str]]:
+    """A caption of at most ``CAPTION_LIMIT`` UTF-16 units (cut as :func:`split_text` cuts)
+    and the texts that carry the rest."""
+    caption, rest = _first_piece(text, CAPTION_LIMIT)
+    return caption, split_text(rest)
 
 
 async def _in_order(steps: list[Step]) -> None:
@@ -110,28 +155,29 @@ def delivery_error(exc: PlatformError) -> DeliveryError:
     return DeliveryInDoubt(str(exc))
 
 
-async def fetch_picture(session: aiohttp.ClientSession, url: str) -> bytes:
-    """The picture to upload; a wrong answer is final, a network failure is retried."""
-    timeout = aiohttp.ClientTimeout(total=30, connect=5)
+async def fetch_media(session: aiohttp.ClientSession, url: str, rule: MediaRule) -> bytes:
+    """The file to upload; a wrong answer is final, a network failure is retried."""
+    what = rule.what
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Undeliverable(f"the {what} URL is not an http(s) URL: {url!r}")
+    timeout = aiohttp.ClientTimeout(total=rule.timeout, connect=5)
     try:
-        async with session.get(url, timeout=timeout) as resp:
-            if resp.status != 200:
-                raise Undeliverable(f"fetching the picture answered HTTP {resp.status}")
-            if not resp.content_type.startswith("image/"):
-                raise Undeliverable(f"the picture URL served {resp.content_type}, not an image")
-            too_large = Undeliverable(f"the picture is larger than {MAX_PICTURE_BYTES} bytes")
-            if resp.content_length is not None and resp.content_length > MAX_PICTURE_BYTES:
-                raise too_large
-            data = bytearray()
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                data += chunk
-                if len(data) > MAX_PICTURE_BYTES:
-                    raise too_large
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise RetryLater(f"fetching the picture failed: {type(exc).__name__}") from exc
+        data, _ = await fetch_limited(
+            session, url, limit=rule.limit, client_timeout=timeout, accepts=rule.accepts
+        )
+    except DownloadRefused as exc:
+        reasons = {
+            "status": f"fetching the {what} answered HTTP {exc.status}",
+            "type": f"the {what} URL served {exc.content_type}, not {rule.wanted}",
+            "size": f"the {what} is larger than {rule.limit} bytes",
+        }
+        raise Undeliverable(reasons[exc.why]) from exc
+    except DownloadFailed as exc:
+        raise RetryLater(f"fetching the {what} failed: {exc}") from exc
     if not data:
-        raise Undeliverable("the picture is empty")
-    return bytes(data)
+        raise Undeliverable(f"the {what} is empty")
+    return data
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -140,16 +186,19 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     pieces: list[str] = []
     rest = text
     while rest:
-        cut = max(_fitting(rest, limit), 1)
-        if cut < len(rest):
-            newline = rest.rfind("\n", 0, cut)
-            if newline >= cut - cut // 4 and newline > 0:
-                pieces.append(rest[:newline])
-                rest = rest[newline + 1 :]
-                continue
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
+        piece, rest = _first_piece(rest, limit)
+        pieces.append(piece)
     return [p for p in pieces if p.strip()]
+
+
+def _first_piece(text: str, limit: int) -> tuple[str, str]:
+    """The first piece of ``text`` (see :func:`split_text`) and the rest after it."""
+    cut = max(_fitting(text, limit), 1)
+    if cut < len(text):
+        newline = text.rfind("\n", 0, cut)
+        if newline >= cut - cut // 4 and newline > 0:
+            return text[:newline], text[newline + 1 :]
+    return text[:cut], text[cut:]
 
 
 def _fitting(text: str, limit: int) -> int:

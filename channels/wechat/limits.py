@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.messages import Message, News, Picture, TransferToAgent
+from handlers.messages import Clip, Message, News, Picture, TransferToAgent
 
 # Passive news replies: 1 article when answering a customer's message, 8 for events.
 PASSIVE_NEWS_TO_MESSAGE = 1
@@ -74,6 +74,8 @@ def reply_problems(messages: Sequence[Message], *, answers_message: bool) -> lis
             )
         elif isinstance(message, Picture):
             problems.append((i, "an Official Account sends images as materials (media_id)"))
+        elif isinstance(message, Clip):
+            problems.append((i, "an Official Account sends videos as materials (media_id)"))
         elif i > 0 and isinstance(message, TransferToAgent):
             problems.append((i, "a hand-over to customer service can only be the first message"))
     return problems

@@ -14,3 +14,5 @@ class WecomApp:
     token: str = field(repr=False)
     encoding_aes_key: str = field(repr=False)
     api_base: str = "https://qyapi.weixin.qq.com"
+    # Where browsers are sent for web-page identity (OAuth); the sandbox serves it on api_base.
+    oauth_base: str = "https://open.weixin.qq.com"

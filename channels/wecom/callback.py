@@ -7,13 +7,18 @@ size, envelope XML, ``msg_signature`` and decryption (receiver id = corp id), in
 (corp id and agent id), decoding. Anything refused gets a 4xx with a short reason, is logged, and
 calls nothing. A failure of the handler answers 503 so that WeCom retries; success answers 200
 with an empty body (no passive reply: answers go out through the API).
+
+Customer-group changes (``Event=change_external_chat``, §4.10) are decoded to a
+:class:`GroupChange` and handed to ``on_group_change`` when one is given (its failure answers
+503 as well); without it they are acknowledged with 200 and logged. Staff messages are
+unaffected.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,10 +26,12 @@ from aiohttp import web
 
 from channels.wechat.verify import CallbackRejected, Envelope, check_timestamp, parse_xml
 from channels.wecom.app import WecomApp
-from channels.wecom.decode import decode_staff_message
+from channels.wecom.decode import GroupChange, decode_group_change, decode_staff_message
 from handlers.staff import StaffHandler
 
 log = logging.getLogger(__name__)
+
+GroupChangeHandler = Callable[[GroupChange], Awaitable[None]]
 
 
 class _App:
@@ -45,9 +52,11 @@ class WecomCallback:
         timestamp_window: int,
         max_body_bytes: int,
         clock: Callable[[], float] = time.time,
+        on_group_change: GroupChangeHandler | None = None,
     ) -> None:
         self._apps = {a.name: _App(a) for a in apps}
         self._handler = handler
+        self._on_group_change = on_group_change
         self._window = timestamp_window
         self._max_body = max_body_bytes
         self._clock = clock
@@ -77,9 +86,12 @@ class WecomCallback:
             query = parse_query(request.rel_url.raw_query_string)
             timestamp, nonce = self._fresh(query)
             fields = _open(app, query, await self._body(request), timestamp, nonce)
-            message = decode_staff_message(app.config, fields)
+            change = decode_group_change(app.config, fields)
+            message = None if change is not None else decode_staff_message(app.config, fields)
         except CallbackRejected as exc:
             return _refuse(request, exc)
+        if change is not None:
+            return await self._group_change(change)
         if message is None:
             log.info(
                 "WeCom app %s: %s %s from %s needs no answer",
@@ -93,6 +105,23 @@ class WecomCallback:
             await self._handler.handle_staff(message)
         except Exception:
             log.exception("%s could not be handled; WeCom will retry", message.dedupe_key)
+            return web.Response(status=503, text="temporarily unavailable")
+        return web.Response()
+
+    async def _group_change(self, change: GroupChange) -> web.Response:
+        if self._on_group_change is None:
+            log.info(
+                "WeCom app %s: customer group %s %s %s acknowledged (no group handler)",
+                change.account,
+                change.chat_id,
+                change.change_type,
+                change.detail,
+            )
+            return web.Response()
+        try:
+            await self._on_group_change(change)
+        except Exception:
+            log.exception("%s could not be handled; WeCom will retry", change.dedupe_key)
             return web.Response(status=503, text="temporarily unavailable")
         return web.Response()
 

@@ -1,9 +1,13 @@
-"""Async client of the WeCom server API for one self-built app (platform-facts.md §4.1, §4.3).
+"""Async client of the WeCom server API for one self-built app (platform-facts.md §4.1, §4.3,
+and for customer groups and group mass messages §4.8, §4.11).
 
 - The access token comes from :class:`channels.tokens.SharedToken` (database-shared), fetched
   with the app's secret from ``/cgi-bin/gettoken``.
 - A call refused with 40014 / 42001 discards the token, refreshes it and is repeated once; a
   second refusal raises :class:`TokenRejected` (never a loop).
+- The JS-SDK tickets (the corp's for ``wx.config``, the app's for ``wx.agentConfig``) are
+  shared the same way: they are strictly rate limited (per hour, 400 fetches per corp and 100
+  per app), so every process uses the one in the database until it runs out.
 - Every request has a timeout. Network failures, HTTP statuses and ``errcode`` values (§4.12) are
   mapped once, here, to the exceptions of ``channels.errors``; callers never see an ``errcode``.
 """
@@ -12,6 +16,8 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -25,15 +31,27 @@ from channels.errors import (
 from channels.http_api import ErrcodeTable, exchange
 from channels.tokens import SharedToken, TokenStorePort
 from channels.wecom.app import WecomApp
+from channels.wecom.jssdk import JsConfig, sign_page
 
 log = logging.getLogger(__name__)
 
 TOKEN_REFUSED = frozenset({40014, 42001})
 UNAVAILABLE = frozenset({-1, 6000})  # system busy; data version conflict
-# API frequency limit (per minute), concurrent-call limit: seconds to wait, our own estimate.
+# API frequency limit (per minute; for the JS-SDK tickets per hour), concurrent-call limit:
+# seconds to wait, our own estimate.
 RATE_LIMITED = {45009: 60.0, 45033: 5.0}
 RECIPIENT_UNREACHABLE = frozenset({40003, 60011, 81013, 84061})
 EVERY_RECIPIENT_INVALID = 81013
+INVALID_CODE = 40029  # an OAuth code that is unknown, used already or older than 5 minutes
+NOT_A_MEMBER = 0  # our code: the OAuth code identified someone outside the corp (an openid)
+NOT_A_CUSTOMER_GROUP = 90501  # a chat id that is no (longer a) customer group of the corp
+OWNERS_NEED_FILTER = 81017  # groupchat/list without owners when the app sees > 1000 members
+
+GROUPCHAT_PAGE_MAX = 1000  # groupchat/list limit: 1..1000
+OWNER_FILTER_MAX = 100  # userids per owner_filter (an official limit not in the sheet: unconfirmed)
+GROUP_TASK_CHATS = 2000  # chat_id_list of one add_msg_template
+TEMPLATE_ATTACHMENTS = 9
+GROUPMSG_PAGE = 1000  # limit of get_groupmsg_task / get_groupmsg_send_result (unconfirmed)
 
 
 ERRCODES = ErrcodeTable(
@@ -59,6 +77,12 @@ class WecomClient:
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0))
         self.token = SharedToken(f"wecom:{app.name}", store, self._fetch_token, owner=owner)
+        self.corp_ticket = SharedToken(
+            f"wecom:{app.name}:jsapi", store, self._fetch_corp_ticket, owner=owner
+        )
+        self.agent_ticket = SharedToken(
+            f"wecom:{app.name}:agent_jsapi", store, self._fetch_agent_ticket, owner=owner
+        )
 
     async def call(
         self,
@@ -116,6 +140,14 @@ class WecomClient:
         if not isinstance(token, str) or not token:
             raise PlatformRejected(0, "gettoken answered without an access_token")
         return token, int(payload.get("expires_in", 7200))
+
+    async def _fetch_corp_ticket(self) -> tuple[str, int]:
+        answer = await self.call("GET", "/cgi-bin/get_jsapi_ticket")
+        return _ticket("get_jsapi_ticket", answer)
+
+    async def _fetch_agent_ticket(self) -> tuple[str, int]:
+        answer = await self.call("GET", "/cgi-bin/ticket/get", params={"type": "agent_config"})
+        return _ticket("ticket/get", answer)
 
     async def _request(
         self,
@@ -180,6 +212,153 @@ class WecomClient:
             "GET", "/cgi-bin/media/get", {"media_id": media_id}, None, None, binary=True
         )
         return body
+
+    async def js_config(self, url: str, *, agent: bool, now: float | None = None) -> JsConfig:
+        """What the page at ``url`` passes to ``wx.config`` (the corp ticket) or, when ``agent``,
+        to ``wx.agentConfig`` (the app ticket), signed at ``now`` (default: the current time)."""
+        ticket = await (self.agent_ticket if agent else self.corp_ticket).get()
+        return sign_page(
+            self.app, ticket, url, agent=agent, now=time.time() if now is None else now
+        )
+
+    async def user_from_code(self, code: str) -> str:
+        """The userid of the member whose browser came back from the OAuth link with ``code``.
+
+        A code is good for one use within 5 minutes: an unknown, used or expired one raises
+        :class:`PlatformRejected` with code :data:`INVALID_CODE`; someone who is not a member
+        of the corp raises it with :data:`NOT_A_MEMBER`."""
+        answer = await self.call("GET", "/cgi-bin/auth/getuserinfo", params={"code": code})
+        userid = answer.get("userid")
+        if isinstance(userid, str) and userid:
+            return userid
+        if answer.get("openid"):
+            raise PlatformRejected(NOT_A_MEMBER, "the OAuth code identifies a non-member")
+        raise PlatformRejected(NOT_A_MEMBER, "auth/getuserinfo answered without a userid")
+
+    # Customer groups (客户群) and group mass messages (企业群发 to groups).
+
+    async def groupchat_list(
+        self, status_filter: int = 0, owners: Sequence[str] | None = None, limit: int = 1000
+    ) -> list[str]:
+        """Chat ids of the corp's customer groups, oldest first, following ``next_cursor`` to
+        the end (``limit`` is the page size, 1..1000).
+
+        ``status_filter`` 0 lists every group, 1-3 only those whose owner left (pending
+        handover, handover running, handed over). ``owners`` keeps the groups of those members
+        (asked 100 at a time; an empty list gives no groups). Without ``owners``, a corp whose
+        app sees more than 1000 members is refused with :class:`PlatformRejected`
+        :data:`OWNERS_NEED_FILTER`."""
+        if not 1 <= limit <= GROUPCHAT_PAGE_MAX:
+            raise ValueError(f"limit must be 1-{GROUPCHAT_PAGE_MAX}")
+        if status_filter not in (0, 1, 2, 3):
+            raise ValueError("status_filter must be 0, 1, 2 or 3")
+        batches: list[list[str] | None] = [None]
+        if owners is not None:
+            unique = list(dict.fromkeys(owners))
+            batches = [
+                unique[i : i + OWNER_FILTER_MAX] for i in range(0, len(unique), OWNER_FILTER_MAX)
+            ]
+        chat_ids: dict[str, None] = {}
+        for batch in batches:
+            body: dict[str, Any] = {"status_filter": status_filter, "limit": limit}
+            if batch is not None:
+                body["owner_filter"] = {"userid_list": batch}
+            for item in await self._collect(
+                "/cgi-bin/externalcontact/groupchat/list", body, "group_chat_list"
+            ):
+                chat_id = item.get("chat_id")
+                if isinstance(chat_id, str) and chat_id:
+                    chat_ids[chat_id] = None
+        return list(chat_ids)
+
+    async def groupchat_get(self, chat_id: str) -> dict[str, Any]:
+        """The ``group_chat`` object of one customer group (with members' names): chat_id,
+        name, owner, create_time, notice, member_list, admin_list, member_version. A chat id
+        that is not a customer group of the corp raises :class:`PlatformRejected`
+        :data:`NOT_A_CUSTOMER_GROUP`."""
+        answer = await self.call(
+            "POST",
+            "/cgi-bin/externalcontact/groupchat/get",
+            json={"chat_id": chat_id, "need_name": 1},
+        )
+        group = answer.get("group_chat")
+        if not isinstance(group, dict):
+            raise PlatformRejected(0, "groupchat/get answered without a group_chat")
+        return group
+
+    async def add_group_msg_template(
+        self, sender: str, chat_ids: list[str], text: str, attachments: list[dict[str, Any]]
+    ) -> tuple[str, list[str]]:
+        """A group mass message that ``sender`` must still confirm in the client, to the
+        customer groups ``chat_ids`` (which the sender owns); (msgid, fail_list).
+
+        One call takes at most 2000 chat ids and 9 attachments (each ``{"msgtype": ..., type:
+        {...}}``): more raise :class:`ValueError`, so callers split their groups themselves,
+        one task per chunk. ``fail_list`` names the chat ids the task will not reach; when none
+        is left the platform refuses the call. The call creates a task: after
+        :class:`OutcomeUnknown` it may exist, so repeating it may create a second one."""
+        if not 1 <= len(chat_ids) <= GROUP_TASK_CHATS:
+            raise ValueError(f"a group task goes to 1-{GROUP_TASK_CHATS} groups")
+        if len(attachments) > TEMPLATE_ATTACHMENTS:
+            raise ValueError(f"a group task carries at most {TEMPLATE_ATTACHMENTS} attachments")
+        if not text and not attachments:
+            raise ValueError("a group task needs text or attachments")
+        body: dict[str, Any] = {"chat_type": "group", "sender": sender, "chat_id_list": chat_ids}
+        if text:
+            body["text"] = {"content": text}
+        if attachments:
+            body["attachments"] = attachments
+        answer = await self.call("POST", "/cgi-bin/externalcontact/add_msg_template", json=body)
+        msgid = answer.get("msgid")
+        if not isinstance(msgid, str) or not msgid:
+            raise PlatformRejected(0, "add_msg_template answered without a msgid")
+        failed = answer.get("fail_list") or []
+        return msgid, [str(c) for c in failed] if isinstance(failed, list) else []
+
+    async def groupmsg_task(self, msgid: str) -> list[dict[str, Any]]:
+        """Who has to send task ``msgid`` and whether they did: ``[{userid, status (0 not
+        sent, 2 sent), send_time}]``, every page."""
+        return await self._collect(
+            "/cgi-bin/externalcontact/get_groupmsg_task",
+            {"msgid": msgid, "limit": GROUPMSG_PAGE},
+            "task_list",
+        )
+
+    async def groupmsg_send_result(self, msgid: str, userid: str) -> list[dict[str, Any]]:
+        """What task ``msgid`` of ``userid`` became per group: ``[{chat_id, userid, status (0
+        not sent, 1 sent, 3 receive cap reached), send_time}]``, every page."""
+        return await self._collect(
+            "/cgi-bin/externalcontact/get_groupmsg_send_result",
+            {"msgid": msgid, "userid": userid, "limit": GROUPMSG_PAGE},
+            "send_list",
+        )
+
+    async def _collect(self, path: str, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        """Every item of the ``key`` lists of a paged POST API, following ``next_cursor``
+        until it is empty (a cursor answered twice is refused rather than looped on)."""
+        items: list[dict[str, Any]] = []
+        cursor = ""
+        cursors: set[str] = set()
+        while True:
+            page_body = {**body, "cursor": cursor} if cursor else body
+            answer = await self.call("POST", path, json=page_body)
+            page = answer.get(key, [])
+            if not isinstance(page, list):
+                raise PlatformRejected(0, f"{path} answered without a {key} list")
+            items.extend(item for item in page if isinstance(item, dict))
+            cursor = answer.get("next_cursor") or ""
+            if not isinstance(cursor, str) or not cursor:
+                return items
+            if cursor in cursors:
+                raise PlatformRejected(0, f"{path} answered the same next_cursor twice")
+            cursors.add(cursor)
+
+
+def _ticket(where: str, answer: dict[str, Any]) -> tuple[str, int]:
+    ticket = answer.get("ticket")
+    if not isinstance(ticket, str) or not ticket:
+        raise PlatformRejected(0, f"{where} answered without a ticket")
+    return ticket, int(answer.get("expires_in", 7200))
 
 
 def _is_json(content_type: str, body: bytes) -> bool:

@@ -1,14 +1,20 @@
-"""Decrypted WeCom app-chat fields -> neutral :class:`StaffMessage` (platform-facts.md §4.2).
+"""Decrypted WeCom app-chat fields -> neutral :class:`StaffMessage` (platform-facts.md §4.2),
+and customer-group change events -> :class:`GroupChange` (§4.10).
 
 Only what a staff member types or sends as a picture becomes a message for the command layer;
 events (entering the app, menu clicks, customer-contact changes, ...) and other message types
 (voice, video, location, link, file) decode to None. The dedupe key is the platform's ``MsgId``,
 equal for every retry of one delivery.
+
+``Event=change_external_chat`` (from ``sys``, no AgentID) decodes to a :class:`GroupChange`.
+Events may be lost or reordered and older payloads do not say who joined or left: treat one as
+a hint to re-read the group (``groupchat/get``), not as an increment log.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from channels.wechat.verify import CallbackRejected
 from channels.wecom.app import WecomApp
@@ -16,6 +22,68 @@ from handlers.staff import StaffMessage
 
 PLATFORM = "wecom"
 MAX_TEXT = 4096  # characters; WeCom itself caps a text message at 2048 bytes
+GROUP_CHANGE_EVENT: Final = "change_external_chat"
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """A change of a customer group (客户群), as WeCom announced it.
+
+    ``change_type`` is ``create``, ``update`` or ``dismiss``; for ``update``, ``detail`` is the
+    UpdateDetail: ``add_member``, ``del_member``, ``change_owner``, ``change_name`` or
+    ``change_notice`` (other values are passed on as they come). Member changes carry
+    ``join_scene`` (0 invited by a member, directly or by link; 3 scanned the group QR) or
+    ``quit_scene`` (0 left, 1 removed by the owner or an admin) and ``count`` (MemChangeCnt,
+    0 when absent). Newer payloads also name the members (``members``, from MemChangeList) and
+    the member versions before and after (``last_member_version``, ``member_version``); older
+    ones leave them empty.
+    """
+
+    corp: str
+    chat_id: str
+    change_type: str
+    detail: str
+    join_scene: int | None
+    quit_scene: int | None
+    count: int
+    at: int
+    """CreateTime, epoch seconds."""
+    account: str
+    """The app's settings name."""
+    members: tuple[str, ...] = ()
+    last_member_version: str = ""
+    member_version: str = ""
+
+    @property
+    def dedupe_key(self) -> str:
+        """Equal for every retry of one event (§4.2: ChangeType and ids, not only the time)."""
+        return (
+            f"{PLATFORM}:{self.account}:chat:{self.chat_id}:{self.change_type}:{self.detail}:"
+            f"{self.at}:{self.member_version}"
+        )
+
+
+def decode_group_change(app: WecomApp, fields: dict[str, Any]) -> GroupChange | None:
+    """The customer-group change in ``fields``, None for anything else; raise
+    :class:`CallbackRejected` (400) when a change_external_chat event is malformed."""
+    if str(fields.get("MsgType", "")).lower() != "event":
+        return None
+    if str(fields.get("Event", "")).lower() != GROUP_CHANGE_EVENT:
+        return None
+    return GroupChange(
+        corp=_field(fields, "ToUserName"),
+        chat_id=_field(fields, "ChatId"),
+        change_type=_field(fields, "ChangeType"),
+        detail=_optional_text(fields, "UpdateDetail"),
+        join_scene=_number(fields, "JoinScene"),
+        quit_scene=_number(fields, "QuitScene"),
+        count=_number(fields, "MemChangeCnt") or 0,
+        at=_required_number(fields, "CreateTime"),
+        account=app.name,
+        members=_items(fields.get("MemChangeList")),
+        last_member_version=_optional_text(fields, "LastMemVer"),
+        member_version=_optional_text(fields, "CurMemVer"),
+    )
 
 
 def decode_staff_message(app: WecomApp, fields: dict[str, Any]) -> StaffMessage | None:
@@ -53,3 +121,43 @@ def _field(fields: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise CallbackRejected(400, f"the message has no {name}")
     return value
+
+
+def _optional_text(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name, "")
+    if not isinstance(value, str):
+        raise CallbackRejected(400, f"{name} is not text")
+    return value
+
+
+def _number(fields: dict[str, Any], name: str) -> int | None:
+    value = _optional_text(fields, name).strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise CallbackRejected(400, f"{name} is not a number")
+    return int(value)
+
+
+def _required_number(fields: dict[str, Any], name: str) -> int:
+    value = _number(fields, name)
+    if value is None:
+        raise CallbackRejected(400, f"the message has no {name}")
+    return value
+
+
+def _items(listing: Any) -> tuple[str, ...]:
+    """The member ids of ``<MemChangeList><Item>..</Item>...</MemChangeList>`` (none when absent
+    or empty)."""
+    if listing is None or listing == "":
+        return ()
+    if not isinstance(listing, dict):
+        raise CallbackRejected(400, "MemChangeList is not a list of Item")
+    items = listing.get("Item", listing.get("item", []))
+    ids: list[str] = []
+    for value in items if isinstance(items, list) else [items]:
+        if not isinstance(value, str):
+            raise CallbackRejected(400, "MemChangeList items are not text")
+        if value.strip():
+            ids.append(value.strip())
+    return tuple(ids)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.config import AccountConfig
 from handlers.messages import Message, Text
+from scripts_library.library import ScriptLibrary
 
 Role = Literal["staff", "admin"]
 ROLES: tuple[Role, ...] = ("staff", "admin")
@@ -133,6 +134,9 @@ class Services:
     clock: Callable[[], datetime]
     limits: Limits = field(default_factory=Limits)
     admin_chats: frozenset[str] = frozenset()  # platform:account:chat
+    library: ScriptLibrary | None = None
+    # The address where the server serves a kept file (a script's picture or video) by SHA-256.
+    file_url: Callable[[str], str] = lambda sha256: f"/library/files/{sha256}"
 
 
 @dataclass
@@ -157,6 +161,12 @@ class Ctx:
     @property
     def engine(self) -> AsyncEngine:
         return self.services.engine
+
+    @property
+    def library(self) -> ScriptLibrary:
+        if self.services.library is None:
+            raise CommandError("话术库没有启用。")
+        return self.services.library
 
     async def progress(self, text: str) -> None:
         """Tell the person how long work is going, before the command ends."""

@@ -10,6 +10,7 @@ delivers them through the platform the message came from.
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CANCEL_WORDS = frozenset({"取消", "cancel", "算了", "退出"})
 CONFIRM_WORDS = frozenset({"确认", "confirm", "确定", "yes"})
+PICK_NUMBER = re.compile(r"[1-9][0-9]?")
 INTERNAL_ERROR = "出了点问题，这条命令没有完成（已记录）。请稍后再试。"
 
 
@@ -68,12 +70,15 @@ class CommandService:
         *,
         admins: Sequence[str] = (),
         staff: Sequence[str] = (),
+        pick: str | None = None,
     ) -> None:
         self.registry = registry
         self._wizards = wizards
         self.services = services
         self._bootstrap = [(p, "admin") for p in admins] + [(p, "staff") for p in staff]
         self._rate = RateLimiter(services.limits.rate_per_minute)
+        # The command a bare number runs (e.g. "2" sends the 2nd script of the last list).
+        self._pick = pick
 
     async def start(self) -> None:
         """Grant the roles the settings name (once; later changes are made by command)."""
@@ -124,11 +129,19 @@ class CommandService:
         if wizard is not None:
             return await self._wizard_answer(caller, wizard, Answer(text, message.image))
         if message.image:
-            return [Text("收到图片。要存为素材：先发送「素材 添加 <名称>」，再发这张图片。")]
+            await self._hold(caller, {"image": message.image})
+            return [
+                Text(
+                    "收到图片。要存为话术：发送「存为话术 <标题>」；"
+                    "要存为素材：先发送「素材 添加 <名称>」，再发这张图片。"
+                )
+            ]
         if len(words) == 1 and first in CONFIRM_WORDS:
             return await self._confirm(caller)
         if not words:
             return []
+        if len(words) == 1 and PICK_NUMBER.fullmatch(first) and self._pick is not None:
+            return await self.run(caller, self.registry.by_name(self._pick), {"ref": first}, text)
         try:
             match = self.registry.parse(text, words)
         except CommandError as exc:
@@ -140,8 +153,25 @@ class CommandService:
             )
             return [Text(exc.message + usage)]
         if match is None:
-            return [Text(self._unknown(caller, words[0].text, words))]
+            await self._hold(caller, {"text": text})
+            hint = "\n要把这段文字存为话术，发送「存为话术 <标题>」。" if len(text) > 8 else ""
+            return [Text(self._unknown(caller, words[0].text, words) + hint)]
         return await self.run(caller, match.spec, match.args, text)
+
+    async def _hold(self, caller: Caller, data: dict[str, object]) -> None:
+        """Keep the last message that was not a command, for 「存为话术」 ("save this")."""
+        minutes = self.services.limits.wizard_minutes
+        await repo.put_pending(
+            self.services.engine,
+            repo.Pending(
+                caller.person,
+                "held",
+                caller.chat,
+                "held",
+                data,
+                self.services.clock() + timedelta(minutes=minutes),
+            ),
+        )
 
     def _unknown(self, caller: Caller, typed: str, words: list[Word]) -> str:
         close = self.registry.suggestions(words, caller)
@@ -196,7 +226,7 @@ class CommandService:
                 "confirm",
                 ctx.caller.chat,
                 spec.name,
-                {"text": ctx.text},
+                {"text": ctx.text, "args": ctx.args},
                 self.services.clock() + timedelta(seconds=seconds),
             ),
         )
@@ -214,7 +244,10 @@ class CommandService:
         match = self.registry.parse(text, split_words(text))
         if match is None:  # pragma: no cover - it parsed when it was stored
             return [Text("这条命令已不能执行，请重新发送。")]
-        return await self.run(caller, match.spec, match.args, text, confirmed=True)
+        # The arguments as the preview left them (a preview may pin "1" to the script it showed).
+        args = pending.data.get("args")
+        bound = dict(args) if isinstance(args, dict) else match.args
+        return await self.run(caller, match.spec, bound, text, confirmed=True)
 
     async def _cancel(self, caller: Caller, text: str) -> list[Message]:
         names = await repo.drop_pending(self.services.engine, caller.person)

@@ -200,3 +200,26 @@ def test_chat_explains_when_no_sandbox_answers(tmp_path: Path, db_url: str) -> N
     done = run("chat", config=config, stdin="")
     assert done.returncode == 1
     assert "start the bot with `make run`" in done.stderr
+
+
+def test_scripts_import_is_all_or_nothing_and_export_gives_them_back(
+    tmp_path: Path, db_url: str
+) -> None:
+    config = settings(tmp_path, db_url)
+    demo_scripts = ROOT / "bot" / "demo" / "scripts.csv"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        demo_scripts.read_text(encoding="utf-8") + "坏行,文本,x1,,,{{ order.no }},,\n",
+        encoding="utf-8",
+    )
+    refused = run("scripts", "import", str(bad), config=config)
+    assert refused.returncode == 1 and "第 7 行" in refused.stderr and "order" in refused.stderr
+    done = run("scripts", "import", "--if-empty", str(demo_scripts), config=config)
+    assert done.returncode == 0, done.stderr
+    assert "demo: 5 scripts imported" in done.stdout
+    again = run("scripts", "import", "--if-empty", str(demo_scripts), config=config)
+    assert "nothing imported" in again.stdout
+    out = tmp_path / "out.json"
+    assert run("scripts", "export", str(out), config=config).returncode == 0
+    exported = json.loads(out.read_text(encoding="utf-8"))["scripts"]
+    assert [s["shortcode"] for s in exported] == ["hi", "tk01", "fh01", "hy01", "md01"]

@@ -5,6 +5,7 @@ callbacks) and records every API call the bot makes."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer, unused_port
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app import ENGINE, create_app
@@ -59,6 +60,7 @@ secret = "wecom-secret"
 token = "wecomtoken"
 encoding_aes_key = "{aes}"
 api_base = "http://127.0.0.1:{port}/wecom"
+oauth_base = "http://127.0.0.1:{port}/wecom"
 
 [telegram.tg]
 token = "{tg_token}"
@@ -194,6 +196,17 @@ api_timeout_seconds = 3.0
     return path
 
 
+def _reserved_socket() -> socket.socket:
+    reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reserved.bind(("127.0.0.1", 0))
+    return reserved
+
+
+def _use(reserved: socket.socket) -> Callable[[str, int, socket.AddressFamily], socket.socket]:
+    return lambda _host, _port, _family: reserved
+
+
 @asynccontextmanager
 async def running_stack(
     tmp_path: Path,
@@ -209,7 +222,10 @@ async def running_stack(
     """Start the fake platform and the bot; ``config`` is imported first (``{account: {...}}``).
     With ``staff``, the WeCom and Telegram fakes too, and the staff chats of STAFF_SETTINGS."""
     modes = modes or {"demo": "safe"}
-    bot_port, fake_port = unused_port(), unused_port()
+    # The ports are held by bound sockets from now until the servers listen on them, so an
+    # outgoing connection (which takes an ephemeral port) cannot take one in between.
+    bot_socket, fake_socket = _reserved_socket(), _reserved_socket()
+    bot_port, fake_port = bot_socket.getsockname()[1], fake_socket.getsockname()[1]
     extra = (
         STAFF_SETTINGS.format(
             aes=WECOM_AES_KEY,
@@ -263,10 +279,10 @@ async def running_stack(
         )
         fake_app.add_subapp("/wecom", wecom_app)
         fake_app.add_subapp("/telegram", telegram_app)
-    fake = TestServer(fake_app, host="127.0.0.1", port=fake_port)
+    fake = TestServer(fake_app, host="127.0.0.1", port=fake_port, socket_factory=_use(fake_socket))
     await fake.start_server()
     app = create_app(settings)
-    bot = TestServer(app, host="127.0.0.1", port=bot_port)
+    bot = TestServer(app, host="127.0.0.1", port=bot_port, socket_factory=_use(bot_socket))
     servers = [bot]
 
     async def restart() -> None:

@@ -5,11 +5,11 @@ A local stand-in for api.telegram.org that a bot talks to over real HTTP (python
 both ways:
 
 * the Bot API (`/bot<token>/<method>`: getMe, webhooks, getUpdates long polling, sendMessage
-  with HTML / MarkdownV2 / Markdown parsing, sendPhoto, editMessageText/ReplyMarkup,
+  with HTML / MarkdownV2 / Markdown parsing, sendPhoto, sendVideo, editMessageText/ReplyMarkup,
   deleteMessage, sendChatAction, answerCallbackQuery, getFile and `/file/bot<token>/...`
   downloads, set/get/deleteMyCommands) with Telegram's envelopes, error descriptions and
-  limits: text and caption lengths, callback_data bytes, photo sizes and magic bytes, flood
-  control per chat, per group and overall (429 with retry_after), 409 conflicts;
+  limits: text and caption lengths, callback_data bytes, photo and video sizes and magic
+  bytes, flood control per chat, per group and overall (429 with retry_after), 409 conflicts;
 * the users: `FakeUser` (or the `/sandbox/bots/{bot}/users/{id}/...` routes) sends messages,
   photos and button presses as Updates, POSTed to the webhook (secret header, retries) or
   queued for getUpdates, and every chat keeps a timeline of what the bot sent into it.
@@ -29,7 +29,7 @@ from .formatting import Formatted
 from .limits import TelegramLimits
 from .parse_modes import parse_text
 from .state import ApiCall, BotState, FakeTelegram
-from .timeline import PhotoInfo, TimelineEntry
+from .timeline import PhotoInfo, TimelineEntry, VideoInfo
 from .users import FakeUser
 from .webhook import SECRET_HEADER, Attempt, Delivery
 
@@ -55,6 +55,7 @@ __all__ = [
     "TelegramLimits",
     "TimelineEntry",
     "UserRecord",
+    "VideoInfo",
     "create_telegram_fake_app",
     "parse_text",
     "user_entities",

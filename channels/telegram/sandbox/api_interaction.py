@@ -11,7 +11,6 @@ from aiohttp.typedefs import Handler as WebHandler
 
 from .api import MethodCall
 from .errors import bad_request
-from .images import CONTENT_TYPES
 from .state import FakeTelegram
 from .timeline import new_entry
 
@@ -71,7 +70,7 @@ def file_download_handler(fake: FakeTelegram) -> WebHandler:
             return web.json_response(
                 {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
             )
-        return web.Response(body=stored.data, content_type=CONTENT_TYPES[stored.fmt])
+        return web.Response(body=stored.data, content_type=stored.content_type)
 
     return download
 

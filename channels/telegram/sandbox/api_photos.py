@@ -71,7 +71,7 @@ async def _photo_sizes(call: MethodCall) -> list[StoredFile]:
     if not value:
         raise bad_request("there is no photo in the request")
     if value.startswith(("http://", "https://")):
-        data = await _fetch(call, value)
+        data = await fetch_url(call, value, limits.photo_url_bytes)
         return files.add_photo(check_photo(data, limits, limits.photo_url_bytes))
     sizes = files.photo_sizes(value)
     if sizes is None:
@@ -79,9 +79,8 @@ async def _photo_sizes(call: MethodCall) -> list[StoredFile]:
     return sizes
 
 
-async def _fetch(call: MethodCall, url: str) -> bytes:
-    """GET a photo URL as Telegram's servers would (at most photo_url_bytes)."""
-    limit = call.limits.photo_url_bytes
+async def fetch_url(call: MethodCall, url: str, limit: int) -> bytes:
+    """GET a file URL as Telegram's servers would (at most `limit` bytes)."""
     data = bytearray()
     try:
         async with call.fake.session.get(

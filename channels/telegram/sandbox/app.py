@@ -10,7 +10,7 @@ from aiohttp import web
 
 from channels.wechat.sandbox import Clock
 
-from . import api_interaction, api_messages, api_photos, api_updates
+from . import api_interaction, api_messages, api_photos, api_updates, api_videos
 from .api import Handler, bot_api_handler
 from .bots import FakeBot
 from .control import add_control_routes
@@ -33,6 +33,7 @@ METHODS: Final[dict[str, Handler]] = {
     "deleteMessage": api_messages.delete_message,
     "sendChatAction": api_messages.send_chat_action,
     "sendPhoto": api_photos.send_photo,
+    "sendVideo": api_videos.send_video,
     "answerCallbackQuery": api_interaction.answer_callback_query,
     "getFile": api_interaction.get_file,
     "setMyCommands": api_interaction.set_my_commands,

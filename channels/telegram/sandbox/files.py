@@ -1,4 +1,5 @@
-"""Files one bot can see: photos (with their preview sizes), file ids and download paths."""
+"""Files one bot can see: photos (with their preview sizes), videos, file ids and download
+paths."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import bad_request
-from .images import EXTENSIONS, grey_png, photo_size, sniff_photo, thumbnail_size
+from .errors import BotApiError, bad_request
+from .images import CONTENT_TYPES, EXTENSIONS, grey_png, photo_size, sniff_photo, thumbnail_size
 from .limits import TelegramLimits
+
+VIDEO_FORMAT = "mp4"
+_CONTENT_TYPES = {**CONTENT_TYPES, VIDEO_FORMAT: "video/mp4"}
+_EXTENSIONS = {**EXTENSIONS, VIDEO_FORMAT: "mp4"}
 
 
 @dataclass(frozen=True)
@@ -23,11 +28,35 @@ class StoredFile:
     width: int
     height: int
     file_path: str
+    duration: int = 0
+    """Seconds, for videos."""
 
     @property
     def sha256(self) -> str:
         """Hex SHA-256 of the bytes."""
         return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def content_type(self) -> str:
+        """MIME type of the bytes."""
+        return _CONTENT_TYPES[self.fmt]
+
+    @property
+    def is_video(self) -> bool:
+        """Whether the file is a video (else a photo size)."""
+        return self.fmt == VIDEO_FORMAT
+
+    def as_video(self) -> dict[str, Any]:
+        """The `Video` object."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "mime_type": self.content_type,
+            "file_size": len(self.data),
+        }
 
     def as_photo_size(self) -> dict[str, Any]:
         """The `PhotoSize` object."""
@@ -78,6 +107,18 @@ def check_photo(data: bytes, limits: TelegramLimits, max_bytes: int) -> Photo:
     return Photo(data, fmt, width, height)
 
 
+def check_video(data: bytes, max_bytes: int) -> bytes:
+    """The fake's video rules: non-empty, at most `max_bytes` (413 beyond), MP4 by its `ftyp`
+    box. (Telegram would deliver another format as a document; the fake refuses it.)"""
+    if not data:
+        raise bad_request("file must be non-empty")
+    if len(data) > max_bytes:
+        raise BotApiError(413, "Request Entity Too Large")
+    if data[4:8] != b"ftyp":
+        raise bad_request("VIDEO_CONTENT_TYPE_INVALID")
+    return data
+
+
 class FileStore:
     """Files of one bot (file ids are valid only for the bot that saw them)."""
 
@@ -98,6 +139,10 @@ class FileStore:
             self._photos[stored.file_id] = sizes
         return sizes
 
+    def add_video(self, data: bytes, width: int, height: int, duration: int) -> StoredFile:
+        """Store a checked MP4 video."""
+        return self._add(data, VIDEO_FORMAT, width, height, folder="videos", duration=duration)
+
     def get(self, file_id: str) -> StoredFile | None:
         """A file by id."""
         return self._files.get(file_id)
@@ -110,16 +155,27 @@ class FileStore:
         """A file by its download path."""
         return self._paths.get(file_path)
 
-    def _add(self, data: bytes, fmt: str, width: int, height: int) -> StoredFile:
+    def _add(
+        self,
+        data: bytes,
+        fmt: str,
+        width: int,
+        height: int,
+        *,
+        folder: str = "photos",
+        duration: int = 0,
+    ) -> StoredFile:
         self._count += 1
+        prefix = "BAACAgIAAxkBAAI" if fmt == VIDEO_FORMAT else "AgACAgIAAxkBAAI"
         stored = StoredFile(
-            file_id="AgACAgIAAxkBAAI" + secrets.token_urlsafe(48),
+            file_id=prefix + secrets.token_urlsafe(48),
             file_unique_id="AQAD" + secrets.token_urlsafe(9),
             data=data,
             fmt=fmt,
             width=width,
             height=height,
-            file_path=f"photos/file_{self._count}.{EXTENSIONS[fmt]}",
+            file_path=f"{folder}/file_{self._count}.{_EXTENSIONS[fmt]}",
+            duration=duration,
         )
         self._files[stored.file_id] = stored
         self._paths[stored.file_path] = stored

@@ -24,6 +24,8 @@ class TelegramLimits:
     callback_answer_chars: int = 200
     photo_upload_bytes: int = 10 * MB
     photo_url_bytes: int = 5 * MB
+    video_upload_bytes: int = 50 * MB
+    video_url_bytes: int = 20 * MB
     download_bytes: int = 20 * MB
     upload_bytes: int = 50 * MB
     photo_side_sum: int = 10_000

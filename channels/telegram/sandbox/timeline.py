@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Literal, TypedDict
 
 Sender = Literal["bot", "user"]
-Kind = Literal["text", "photo", "press", "answer", "edit", "delete"]
+Kind = Literal["text", "photo", "video", "press", "answer", "edit", "delete"]
 
 
 class PhotoInfo(TypedDict):
@@ -19,10 +19,23 @@ class PhotoInfo(TypedDict):
     file_id: str
 
 
+class VideoInfo(TypedDict):
+    """The video of a timeline entry: the bytes as sent, by size and digest, and what the
+    sender declared (width, height and duration are 0 when not given)."""
+
+    size: int
+    sha256: str
+    mime_type: str
+    width: int
+    height: int
+    duration: int
+    file_id: str
+
+
 class TimelineEntry(TypedDict):
     """One thing that happened in a chat.
 
-    kind: text / photo (a message), press (a user pressed an inline button, `data`),
+    kind: text / photo / video (a message), press (a user pressed an inline button, `data`),
     answer (the bot answered a callback query: `text`, `show_alert`), edit (the bot edited
     message `message_id`), delete (the bot deleted message `message_id`).
     `text` is what the recipient sees (markup parsed away); `source` is the text as sent.
@@ -40,6 +53,7 @@ class TimelineEntry(TypedDict):
     entities: list[dict[str, Any]]
     reply_markup: dict[str, Any] | None
     photo: PhotoInfo | None
+    video: VideoInfo | None
     caption: str | None
     data: str | None
     show_alert: bool | None
@@ -58,6 +72,7 @@ def new_entry(
     entities: list[dict[str, Any]] | None = None,
     reply_markup: dict[str, Any] | None = None,
     photo: PhotoInfo | None = None,
+    video: VideoInfo | None = None,
     caption: str | None = None,
     data: str | None = None,
     show_alert: bool | None = None,
@@ -76,6 +91,7 @@ def new_entry(
         entities=entities or [],
         reply_markup=reply_markup,
         photo=photo,
+        video=video,
         caption=caption,
         data=data,
         show_alert=show_alert,

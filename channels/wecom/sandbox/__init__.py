@@ -13,6 +13,12 @@ both ways:
   exactly as WeCom does (encrypted with receiver id = corp id, msg_signature over Encrypt),
   POSTs them with a timeout and 3 attempts in all, and records what the member saw on a
   per-member timeline.
+* customer groups (客户群) of each corp: `groupchat/list` and `groupchat/get`; group mass
+  messages (`add_msg_template` with chat_type "group", `get_groupmsg_task`,
+  `get_groupmsg_send_result`) that wait for the sender to confirm them
+  (`FakeWecom.confirm_group_task`) and respect each group's receive cap; control methods on
+  `FakeWecom` (`create_group`, `add_group_members`, `dismiss_group`, ...) change the groups and
+  send the matching `change_external_chat` callbacks.
 
 The pure builders (`wecom_text_xml`, `build_wecom_callback`, ...) are also what bot tests use to
 make inbound requests. All platform time reads the `Clock`, which tests advance. The fake
@@ -31,10 +37,13 @@ from .callbacks import (
     wecom_decrypt,
     wecom_encrypt,
     wecom_event_xml,
+    wecom_group_change_xml,
     wecom_image_xml,
     wecom_text_xml,
 )
 from .errors import WecomApiError
+from .group_control import GroupOutcome
+from .groups import CustomerGroup, GroupMember, GroupMsgTask, new_external_userid
 from .limits import WecomLimits
 from .member import FakeMember, Outcome
 from .state import ApiCall, FakeWecom, SendRecord
@@ -44,9 +53,13 @@ __all__ = [
     "WECOM_FAKE_STATE",
     "ApiCall",
     "Clock",
+    "CustomerGroup",
     "FakeMember",
     "FakeWecom",
     "FakeWecomApp",
+    "GroupMember",
+    "GroupMsgTask",
+    "GroupOutcome",
     "Outcome",
     "SendRecord",
     "TimelineEntry",
@@ -56,10 +69,12 @@ __all__ = [
     "build_wecom_verification",
     "create_wecom_fake_app",
     "decode_wecom_reply",
+    "new_external_userid",
     "open_wecom_envelope",
     "wecom_decrypt",
     "wecom_encrypt",
     "wecom_event_xml",
+    "wecom_group_change_xml",
     "wecom_image_xml",
     "wecom_text_xml",
 ]

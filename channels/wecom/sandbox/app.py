@@ -10,10 +10,11 @@ from aiohttp import web
 
 from channels.wechat.sandbox.clock import Clock
 
-from . import api_media, api_message, api_token
+from . import api_group_msg, api_groups, api_jssdk, api_media, api_message, api_token
 from .api import Handler, endpoint
 from .apps import FakeWecomApp
 from .control import add_control_routes
+from .group_routes import add_group_routes
 from .limits import WecomLimits
 from .state import FakeWecom
 
@@ -25,6 +26,20 @@ API_ROUTES: Final[tuple[tuple[str, str, Handler, bool], ...]] = (
     ("POST", "/cgi-bin/message/send", api_message.message_send, True),
     ("POST", "/cgi-bin/media/upload", api_media.media_upload, True),
     ("GET", "/cgi-bin/media/get", api_media.media_get, True),
+    ("GET", "/cgi-bin/get_jsapi_ticket", api_jssdk.get_jsapi_ticket, True),
+    ("GET", "/cgi-bin/ticket/get", api_jssdk.ticket_get, True),
+    ("GET", "/cgi-bin/auth/getuserinfo", api_jssdk.getuserinfo, True),
+    ("GET", "/connect/oauth2/authorize", api_jssdk.authorize, False),
+    ("POST", "/cgi-bin/externalcontact/groupchat/list", api_groups.groupchat_list, True),
+    ("POST", "/cgi-bin/externalcontact/groupchat/get", api_groups.groupchat_get, True),
+    ("POST", "/cgi-bin/externalcontact/add_msg_template", api_group_msg.add_msg_template, True),
+    ("POST", "/cgi-bin/externalcontact/get_groupmsg_task", api_group_msg.get_groupmsg_task, True),
+    (
+        "POST",
+        "/cgi-bin/externalcontact/get_groupmsg_send_result",
+        api_group_msg.get_groupmsg_send_result,
+        True,
+    ),
 )
 """(method, path, handler, needs access_token) of every WeCom API the fake serves."""
 
@@ -58,6 +73,7 @@ def create_wecom_fake_app(
     for method, path, handler, auth in API_ROUTES:
         app.router.add_route(method, path, endpoint(wecom, path, handler, auth=auth))
     add_control_routes(app.router, wecom)
+    add_group_routes(app.router, wecom)
     app.on_shutdown.append(_release_hangs)
     app.cleanup_ctx.append(_callback_session)
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from wechatpy.enterprise.crypto import PrpCrypto
@@ -18,6 +19,7 @@ from wechatpy.enterprise.crypto import PrpCrypto
 from channels.wechat.sandbox.callbacks import (
     ReplyError,
     XmlValue,
+    cdata,
     parse_xml,
     render_xml,
     sha1_signature,
@@ -99,6 +101,56 @@ def wecom_event_xml(app: FakeWecomApp, userid: str, event: str, key: str, create
             "AgentID": app.agent_id,
         }
     )
+
+
+def _inner(fields: Mapping[str, XmlValue]) -> str:
+    return render_xml(fields).removeprefix("<xml>").removesuffix("</xml>")
+
+
+def wecom_group_change_xml(
+    app: FakeWecomApp,
+    chat_id: str,
+    change_type: str,
+    create_time: int,
+    *,
+    detail: str = "",
+    join_scene: int | None = None,
+    quit_scene: int | None = None,
+    count: int | None = None,
+    changed: Sequence[str] | None = None,
+    last_version: str = "",
+    version: str = "",
+) -> str:
+    """A customer-group change (§4.10): Event change_external_chat from "sys", no AgentID.
+
+    `detail` is the UpdateDetail of an update; member changes add JoinScene or QuitScene and
+    MemChangeCnt, and the newer optional MemChangeList (one Item per member id, given as
+    `changed`) with LastMemVer / CurMemVer (`last_version` / `version`).
+    """
+    fields: dict[str, XmlValue] = {
+        **_head(app, "sys", create_time, "event"),
+        "Event": "change_external_chat",
+        "ChatId": chat_id,
+        "ChangeType": change_type,
+    }
+    if detail:
+        fields["UpdateDetail"] = detail
+    if join_scene is not None:
+        fields["JoinScene"] = join_scene
+    if quit_scene is not None:
+        fields["QuitScene"] = quit_scene
+    if count is not None:
+        fields["MemChangeCnt"] = count
+    listing = ""
+    if changed is not None:
+        items = "".join(f"<Item>{cdata(userid)}</Item>" for userid in changed)
+        listing = f"<MemChangeList>{items}</MemChangeList>"
+    versions: dict[str, XmlValue] = {}
+    if last_version:
+        versions["LastMemVer"] = last_version
+    if version:
+        versions["CurMemVer"] = version
+    return "<xml>" + _inner(fields) + listing + _inner(versions) + "</xml>"
 
 
 # the signed, encrypted requests

@@ -1,4 +1,5 @@
-"""The /sandbox control routes: act as a member, read timelines, steer the fake."""
+"""The /sandbox control routes: act as a member, read timelines, steer the fake, sign people in
+for web pages and check JS-SDK signatures."""
 
 from __future__ import annotations
 
@@ -56,6 +57,20 @@ def _number(body: dict[str, Any], key: str, low: float, high: float, default: fl
     if not low <= value <= high:
         raise ActionRejected(400, f"{key} must be between {low} and {high}")
     return float(value)
+
+
+def _bool(body: dict[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise ActionRejected(400, f"{key} must be true or false")
+    return value
+
+
+def _timestamp(body: dict[str, Any]) -> int | str:
+    value = body.get("timestamp")
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        raise ActionRejected(400, "timestamp must be an integer or a non-empty string")
+    return value
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
@@ -165,6 +180,34 @@ def add_control_routes(router: web.UrlDispatcher, wecom: FakeWecom) -> None:
     async def verify(request: web.Request) -> Any:
         return await verify_callback_url(wecom, wecom.state(request.match_info["app"]).app)
 
+    async def sign_in(request: web.Request) -> Any:
+        body = await _json(request)
+        userid = _str(body, "userid")
+        wecom.sign_in(request.match_info["app"], userid, member=_bool(body, "member", True))
+        return {"signed_in": userid}
+
+    async def sign_out(request: web.Request) -> Any:
+        wecom.sign_out(request.match_info["app"])
+        return {"signed_in": None}
+
+    async def tickets(request: web.Request) -> Any:
+        return wecom.tickets(request.match_info["app"])
+
+    async def expire_tickets(request: web.Request) -> Any:
+        return {"expired": wecom.expire_tickets(request.match_info["app"])}
+
+    async def check_signature(request: web.Request) -> Any:
+        body = await _json(request)
+        valid = wecom.check_js_signature(
+            request.match_info["app"],
+            agent=_bool(body, "agent", False),
+            url=_str(body, "url"),
+            noncestr=_str(body, "noncestr"),
+            timestamp=_timestamp(body),
+            signature=_str(body, "signature"),
+        )
+        return {"valid": valid}
+
     user = "/sandbox/apps/{app}/members/{userid}"
     router.add_post(user + "/{action}", _json_errors(act))
     router.add_get(user + "/timeline", _json_errors(timeline))
@@ -172,6 +215,11 @@ def add_control_routes(router: web.UrlDispatcher, wecom: FakeWecom) -> None:
     router.add_get("/sandbox/apps/{app}/sends", _json_errors(sends))
     router.add_post("/sandbox/apps/{app}/tokens/expire", _json_errors(expire))
     router.add_post("/sandbox/apps/{app}/verify", _json_errors(verify))
+    router.add_post("/sandbox/apps/{app}/oauth/signin", _json_errors(sign_in))
+    router.add_post("/sandbox/apps/{app}/oauth/signout", _json_errors(sign_out))
+    router.add_get("/sandbox/apps/{app}/jssdk/tickets", _json_errors(tickets))
+    router.add_post("/sandbox/apps/{app}/jssdk/tickets/expire", _json_errors(expire_tickets))
+    router.add_post("/sandbox/apps/{app}/jssdk/check", _json_errors(check_signature))
     router.add_get("/sandbox/calls", _json_errors(calls))
     router.add_post("/sandbox/clock", _json_errors(clock))
     router.add_post("/sandbox/faults", _json_errors(faults))

@@ -22,6 +22,7 @@ ERRMSG: Final[Mapping[int, str]] = {
     40011: "invalid video size",
     40013: "invalid corpid",
     40014: "invalid access_token",
+    40029: "invalid code",
     40032: "invalid userid list size",
     40056: "invalid agentid",
     40058: "invalid parameter",
@@ -31,6 +32,7 @@ ERRMSG: Final[Mapping[int, str]] = {
     41004: "corpsecret missing",
     41005: "media data missing",
     41006: "media_id missing",
+    41008: "missing code",
     41010: "url missing",
     41011: "agentid missing",
     41016: "title missing",
@@ -45,6 +47,8 @@ ERRMSG: Final[Mapping[int, str]] = {
     60011: "no privilege to access/modify contact/party/agent",
     81012: "missing touser, toparty and totag",
     81013: "user & party & tag all invalid",
+    81017: "too many visible members: filter groupchat/list by owner",
+    90501: "chat is not an external group chat",
 }
 WRONG_JSON: Final = "Warning: wrong json format."
 """The errmsg prefix WeCom uses when the request body is not valid JSON."""

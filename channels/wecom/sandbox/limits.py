@@ -17,6 +17,8 @@ BTNTXT_CHARS: Final = 4
 DEFAULT_BTNTXT: Final = "详情"
 MIN_MEDIA_BYTES: Final = 6
 """Every uploaded file must be larger than 5 bytes."""
+MINIPROGRAM_TITLE_BYTES: Final = 64
+"""Mini-program card titles in welcome and mass-message attachments (§4.6)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,34 @@ class WecomLimits:
     file_bytes: int = 20 * MB
     media_ttl: int = 3 * 24 * 3600
     """Temporary media live 3 days."""
+
+    # customer groups (§4.8) and mass messages to them (§4.11)
+    groupchat_list_max: int = 1000
+    """groupchat/list `limit` is 1..this (40058 beyond)."""
+    groupchat_unfiltered_members: int = 1000
+    """groupchat/list without owner_filter answers 81017 when the corp has more members."""
+    groupchat_owner_filter_max: int = 100
+    """userids in owner_filter.userid_list (**unconfirmed**; 40058 beyond)."""
+    group_members_max: int = 500
+    """Members of one customer group (**unconfirmed**; control refuses more)."""
+    group_qr_join_below: int = 200
+    """Joining by the group QR code works only while the group has fewer members
+    (**unconfirmed**)."""
+    msg_template_chats: int = 2000
+    """chat_id_list of add_msg_template (40058 beyond)."""
+    msg_template_attachments: int = 9
+    msg_template_text_bytes: int = 4000
+    """text.content of add_msg_template (**unconfirmed**; refused beyond, not truncated)."""
+    groupmsg_page_default: int = 500
+    groupmsg_page_max: int = 1000
+    """`limit` of get_groupmsg_task / get_groupmsg_send_result (**unconfirmed**)."""
+    group_msg_per_month: int | None = None
+    """Group messages one customer group receives per calendar month (China time); None is
+    the current page's rule: as many as the month has days."""
+    group_msg_per_week: int | None = None
+    """Per calendar week (Monday first); None = no weekly cap (the admin may set 7)."""
+    group_msg_per_day: int | None = None
+    """Per calendar day; None = no daily cap (the admin may set 1)."""
 
 
 class RateWindow:

@@ -15,12 +15,15 @@ from channels.wechat.sandbox.clock import Clock
 from channels.wechat.sandbox.errors import ActionRejected
 
 from .apps import FakeWecomApp
+from .groups import CorpGroups, CustomerGroup, GroupMsgTask
+from .jssdk import Identity, JssdkState, TicketView
 from .limits import RateWindow, WecomLimits
 from .media import WecomMediaStore
 from .timeline import MemberTimeline, TimelineEntry
 from .tokens import WecomTokenStore
 
 if TYPE_CHECKING:
+    from .group_control import GroupControl, GroupOutcome
     from .member import FakeMember
 
 USERID: re.Pattern[str] = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -80,12 +83,14 @@ class DirectoryMember:
 
 @dataclass
 class CorpState:
-    """What a corp holds across its apps: the directory and temporary media."""
+    """What a corp holds across its apps: the directory, temporary media, customer groups and
+    the group mass-message tasks."""
 
     corp_id: str
     media: WecomMediaStore
     directory: dict[str, DirectoryMember] = field(default_factory=dict)
     """By lower-cased userid (WeCom userids are case-insensitive)."""
+    groups: CorpGroups = field(default_factory=CorpGroups)
 
     def find(self, userid: str) -> DirectoryMember | None:
         """A member by userid, ignoring case."""
@@ -156,6 +161,7 @@ class FakeWecom:
         self.limits = limits
         self.callback_timeout = callback_timeout
         self.tokens = WecomTokenStore(clock, token_ttl)
+        self.jssdk = JssdkState(clock)
         self.calls: list[ApiCall] = []
         self._apps = {a.name: a for a in apps}
         self._corps = {
@@ -165,6 +171,9 @@ class FakeWecom:
         self._members: dict[tuple[str, str], FakeMember] = {}
         self._faults: dict[str, deque[Fault]] = {}
         self._msg_id = 7_300_000_000_000_000_000
+        self.group_event_details = True
+        """Whether change_external_chat member events carry the newer MemChangeList, LastMemVer
+        and CurMemVer (False: only JoinScene/QuitScene and MemChangeCnt, like older payloads)."""
         self._session: aiohttp.ClientSession | None = None
         self._closing: asyncio.Event | None = None
 
@@ -222,6 +231,164 @@ class FakeWecom:
         """A unique, increasing 64-bit MsgId."""
         self._msg_id += 1
         return self._msg_id
+
+    # customer groups and group mass-message tasks (§4.8, §4.10, §4.11)
+
+    def _groups(self, app: str) -> GroupControl:
+        from .group_control import GroupControl
+
+        return GroupControl(self, self.state(app))
+
+    async def create_group(
+        self,
+        app: str,
+        owner: str,
+        name: str = "",
+        members: Sequence[str] = (),
+        *,
+        admins: Sequence[str] = (),
+        created_at: float | None = None,
+        notify: bool = True,
+    ) -> GroupOutcome:
+        """A customer group of the app's corp owned by `owner` (a member, joining the directory
+        on first use) with `members`: userids of members and external userids ("wm..."), all
+        invited directly by the owner. `created_at` (platform time, default now) may lie in the
+        past. Sends ChangeType create to the app unless `notify` is False."""
+        return await self._groups(app).create(owner, name, members, admins, created_at, notify)
+
+    def create_groups(
+        self,
+        app: str,
+        owners: Sequence[str],
+        count: int,
+        *,
+        members_per_group: int = 0,
+        created_at: float | None = None,
+    ) -> list[str]:
+        """`count` groups at once, owned in turn by `owners`, each with `members_per_group` new
+        external members; no callbacks. Their chat ids, oldest first."""
+        return self._groups(app).create_many(owners, count, members_per_group, created_at)
+
+    def group(self, app: str, chat_id: str) -> CustomerGroup:
+        """A group of the app's corp, dismissed ones included (ActionRejected 404 if unknown)."""
+        group = self.state(app).corp.groups.by_id.get(chat_id)
+        if group is None:
+            raise ActionRejected(404, f"no customer group {chat_id!r} in this corp")
+        return group
+
+    async def add_group_members(
+        self,
+        app: str,
+        chat_id: str,
+        userids: Sequence[str],
+        *,
+        scene: int = 1,
+        invitor: str | None = None,
+        state: str = "",
+        notify: bool = True,
+    ) -> GroupOutcome:
+        """Members join a group. `scene` is the join_scene groupchat/get shows: 1 invited
+        directly, 2 by invite link (the event says JoinScene 0 for both; invitor defaults to the
+        owner), 3 scanned the group QR (JoinScene 3; only below the QR cap). `state` is the
+        join-way state they came with. Sends update/add_member."""
+        return await self._groups(app).add_members(chat_id, userids, scene, invitor, state, notify)
+
+    async def remove_group_members(
+        self,
+        app: str,
+        chat_id: str,
+        userids: Sequence[str],
+        *,
+        quit_scene: int = 0,
+        notify: bool = True,
+    ) -> GroupOutcome:
+        """Members leave (`quit_scene` 0) or are removed (1); never the owner. Sends
+        update/del_member."""
+        return await self._groups(app).remove_members(chat_id, userids, quit_scene, notify)
+
+    async def rename_group(
+        self, app: str, chat_id: str, name: str, *, notify: bool = True
+    ) -> GroupOutcome:
+        """A new group name. Sends update/change_name."""
+        return await self._groups(app).rename(chat_id, name, notify)
+
+    async def change_group_notice(
+        self, app: str, chat_id: str, notice: str, *, notify: bool = True
+    ) -> GroupOutcome:
+        """A new group notice. Sends update/change_notice."""
+        return await self._groups(app).change_notice(chat_id, notice, notify)
+
+    async def change_group_owner(
+        self, app: str, chat_id: str, owner: str, *, notify: bool = True
+    ) -> GroupOutcome:
+        """Another member owns the group (joining it if needed). Sends update/change_owner."""
+        return await self._groups(app).change_owner(chat_id, owner, notify)
+
+    async def dismiss_group(self, app: str, chat_id: str, *, notify: bool = True) -> GroupOutcome:
+        """The owner dismisses the group. Sends ChangeType dismiss."""
+        return await self._groups(app).dismiss(chat_id, notify)
+
+    def set_group_status(self, app: str, chat_id: str, status: int) -> None:
+        """The group's handover status 0-3 (no event: the platform sends none for it)."""
+        self._groups(app).set_status(chat_id, status)
+
+    def group_tasks(self, app: str) -> list[GroupMsgTask]:
+        """The group mass-message tasks the app created, oldest first."""
+        return [t for t in self.state(app).corp.groups.tasks.values() if t.app == app]
+
+    def confirm_group_task(self, app: str, userid: str, msgid: str) -> GroupMsgTask:
+        """The sender `userid` sends task `msgid` from the client: the groups get it within
+        their receive caps (result status 1, or 3 at the cap). ActionRejected when the task is
+        unknown in the corp (404), `userid` is not its sender (403) or it was sent (409)."""
+        return self._groups(app).confirm(userid, msgid)
+
+    # web pages: OAuth sign-in and JS-SDK tickets
+
+    def sign_in(self, app: str, userid: str, *, member: bool = True) -> None:
+        """``userid`` is who opens the app's web pages from now on: the OAuth page issues codes
+        for them. A member joins the corp directory; with ``member=False`` it is someone outside
+        the corp, whose code gives an openid and no userid."""
+        state = self.state(app)
+        if not USERID.fullmatch(userid):
+            raise ActionRejected(400, "userid must be 1-64 of [A-Za-z0-9_.@-]")
+        if member:
+            identity = Identity(userid=self.member(app, userid).userid)
+        else:
+            identity = self.jssdk.outsider(state.app, userid)
+        self.jssdk.sign_in(state.app, identity)
+
+    def sign_out(self, app: str) -> None:
+        """Nobody is signed in on the app: the OAuth page answers 403."""
+        self.jssdk.sign_out(self.state(app).app)
+
+    def tickets(self, app: str) -> TicketView:
+        """The app's live corp and app tickets (None when none) and how often it fetched each."""
+        return self.jssdk.view(self.state(app).app)
+
+    def expire_tickets(self, app: str) -> int:
+        """Let the app's corp ticket and app ticket run out now; how many were live."""
+        return self.jssdk.expire(self.state(app).app)
+
+    def check_js_signature(
+        self,
+        app: str,
+        *,
+        agent: bool,
+        url: str,
+        noncestr: str,
+        timestamp: int | str,
+        signature: str,
+    ) -> bool:
+        """Whether a page at ``url`` was signed right: with the live corp ticket of the app's
+        corp (``wx.config``) or, when ``agent``, the app's own ticket (``wx.agentConfig``)."""
+        return self.jssdk.check_signature(
+            self.state(app).app,
+            agent=agent,
+            url=url,
+            noncestr=noncestr,
+            timestamp=timestamp,
+            signature=signature,
+        )
 
     # tokens, faults, calls
 
@@ -314,7 +481,7 @@ class FakeWecom:
 
 def api_path(path: str) -> str:
     """The API path after the base URL: "/wecom/cgi-bin/x" and "/cgi-bin/x" give "/cgi-bin/x"."""
-    for marker in ("/cgi-bin/", "/sandbox/"):
+    for marker in ("/cgi-bin/", "/connect/", "/sandbox/"):
         index = path.find(marker)
         if index >= 0:
             return path[index:]

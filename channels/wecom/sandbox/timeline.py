@@ -3,6 +3,9 @@
 An entry is a flat dict: `seq` (from 1 per member and app), `time` (platform time), `kind`
 (text, markdown, image, voice, video, file, textcard, news), `via` ("message/send" or
 "passive_reply") and the message's fields (content, media size/sha256/content type, ...).
+
+A group mass-message task waiting for its sender shows as kind "group_msg_task", via
+"add_msg_template", with msgid, chat_ids, fail_list, text and attachments.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-Via = Literal["message/send", "passive_reply"]
+Via = Literal["message/send", "passive_reply", "add_msg_template"]
 TimelineEntry = dict[str, Any]
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from handlers.commands.areas import admin, basics, channels, follow, materials, menu, rules, stats
+from handlers.commands.areas import (
+    admin,
+    basics,
+    channels,
+    follow,
+    materials,
+    menu,
+    rules,
+    scripts,
+    stats,
+)
 from handlers.commands.registry import Registry
 from handlers.commands.wizard import Wizard
 
@@ -17,6 +27,7 @@ def build_registry() -> Registry:
         *menu.specs(),
         *materials.specs(),
         *stats.specs(),
+        *scripts.specs(),
         *admin.specs(),
     ]:
         registry.add(spec)
@@ -29,5 +40,6 @@ def build_wizards() -> dict[str, Wizard]:
         menu.MENU_WIZARD,
         materials.IMAGE_WIZARD,
         materials.NEWS_WIZARD,
+        *scripts.wizards(),
     )
     return {w.name: w for w in wizards}

@@ -15,6 +15,7 @@ from channels.wecom.sandbox import (
     WECOM_FAKE_STATE,
     FakeWecom,
     FakeWecomApp,
+    WecomLimits,
     create_wecom_fake_app,
 )
 from storage.tokens import TokenStore
@@ -49,7 +50,11 @@ class Fake:
 
 
 async def start_fake(
-    aiohttp_server: AiohttpServer, http: aiohttp.ClientSession, *, bot_port: int | None = None
+    aiohttp_server: AiohttpServer,
+    http: aiohttp.ClientSession,
+    *,
+    bot_port: int | None = None,
+    limits: WecomLimits | None = None,
 ) -> Fake:
     """The fake with one app (``wire.APP``) whose callbacks go to ``bot_port``."""
     config = FakeWecomApp(
@@ -61,7 +66,7 @@ async def start_fake(
         encoding_aes_key=APP.encoding_aes_key,
         callback_url=f"http://127.0.0.1:{bot_port or unused_port()}/wecom/{APP.name}",
     )
-    fake_app = create_wecom_fake_app([config])
+    fake_app = create_wecom_fake_app([config], limits=limits)
     server = await aiohttp_server(fake_app)
     url = str(server.make_url("")).rstrip("/")
     return Fake(fake_app[WECOM_FAKE_STATE], url, replace(APP, api_base=url), http)
