@@ -32,90 +32,30 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handlers.schedules import (
+    DEFAULT_TIMEZONE,
+    RetryLater,
+    ScheduleError,
+    describe_time,
+    first_fire,
+    next_fire,
+)
 from storage import schedule_repo as repo
 from storage.models import utcnow
 from storage.schedule_repo import Job
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class ScheduleError(ValueError):
-    """A schedule that cannot be understood; the message (Chinese) says why."""
-
-
-class RetryLater(Exception):
-    """The work failed in a way worth trying again (the platform was busy or unreachable)."""
-
-
 # A handler does the work of one firing and returns a line for the run's record.
 Handler = Callable[[Job, datetime], Awaitable[str]]
 # Tell the job's creator something: (job, Chinese text).
 Report = Callable[[Job, str], Awaitable[None]]
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"不认识的时区「{name}」。") from None
-
-
-def _hour_minute(text: str) -> tuple[int, int]:
-    try:
-        hour, minute = (int(p) for p in str(text).replace("：", ":").split(":"))
-    except ValueError:
-        raise ScheduleError(f"时间「{text}」要写成 时:分，如 09:30。") from None
-    if not (0 <= hour < 24 and 0 <= minute < 60):
-        raise ScheduleError(f"时间「{text}」不存在。")
-    return hour, minute
-
-
-def next_fire(trigger: Mapping[str, Any], tz_name: str, after: datetime) -> datetime | None:
-    """The first firing strictly after ``after`` (UTC), or None when there is none."""
-    tz = zone(tz_name)
-    kind = trigger.get("type")
-    if kind == "once":
-        try:
-            local = datetime.fromisoformat(str(trigger["at"])).replace(tzinfo=tz)
-        except (KeyError, ValueError):
-            raise ScheduleError("一次性任务的时间要写成 2026-11-22 09:00。") from None
-        at = local.astimezone(UTC)
-        return at if at > after else None
-    if kind in ("daily", "weekly"):
-        hour, minute = _hour_minute(trigger.get("time", ""))
-        fields: dict[str, Any] = {"hour": hour, "minute": minute, "second": 0}
-        if kind == "weekly":
-            day = trigger.get("weekday")
-            if not isinstance(day, int) or not 0 <= day <= 6:
-                raise ScheduleError("每周任务要指定星期几。")
-            fields["day_of_week"] = WEEKDAYS[day]
-        cron = CronTrigger(timezone=tz, **fields)
-        found = cron.get_next_fire_time(None, after + timedelta(seconds=1))
-        return found.astimezone(UTC) if found is not None else None
-    raise ScheduleError(f"不认识的计划类型「{kind}」。")
-
-
-def first_fire(trigger: Mapping[str, Any], tz_name: str, now: datetime) -> datetime | None:
-    """The first firing from ``now`` on (a one-off job in the past has none)."""
-    return next_fire(trigger, tz_name, now - timedelta(seconds=1))
-
-
-def describe_time(at: datetime | None, tz_name: str) -> str:
-    """A UTC time as people read it, in the job's zone: 2026-11-22 09:00（Asia/Shanghai）."""
-    if at is None:
-        return "无"
-    return f"{at.astimezone(zone(tz_name)).strftime('%Y-%m-%d %H:%M')}（{tz_name}）"
 
 
 class JobScheduler:
@@ -268,16 +208,14 @@ class JobScheduler:
         if now - fire_at > self._grace:
             await self._missed(job, fire_at)
             return
-        run_id = await repo.claim(self._engine, job.id, fire_at, self._owner)
+        run_id = await self._claim(job, fire_at, "running")
         if run_id is None:
-            return  # another process has this firing
-        await self._advance(job, fire_at)
+            return  # another process has this firing, or the job changed meanwhile
         await self._execute(job, fire_at, run_id, attempt=1)
 
     async def _missed(self, job: Job, fire_at: datetime) -> None:
-        if await repo.claim(self._engine, job.id, fire_at, self._owner, status="missed") is None:
+        if await self._claim(job, fire_at, "missed") is None:
             return
-        await self._advance(job, fire_at)
         late = describe_time(fire_at, job.timezone)
         log.warning("job %d (%s) missed its firing at %s", job.id, job.name, fire_at)
         await self._report(
@@ -285,11 +223,41 @@ class JobScheduler:
             f"任务「{job.name}」原定 {late} 执行，但当时服务没有运行，已超过补发时限，没有执行。",
         )
 
-    async def _advance(self, job: Job, fire_at: datetime) -> None:
+    async def _claim(self, job: Job, fire_at: datetime, status: str) -> int | None:
         following = next_fire(job.trigger, job.timezone, fire_at)
-        status = "scheduled" if following is not None else "done"
-        if not await repo.move_job(self._engine, job, next_run_at=following, status=status):
-            log.info("job %d changed while firing; its new schedule stands", job.id)
+        return await repo.claim(
+            self._engine,
+            job,
+            fire_at,
+            self._owner,
+            next_run_at=following,
+            job_status="scheduled" if following is not None else "done",
+            status=status,
+        )
+
+    async def pause(self, job_id: int) -> bool:
+        """Stop a job firing until resumed (False: it is not scheduled any more)."""
+        return await repo.set_status(self._engine, job_id, "paused", allowed=("scheduled",))
+
+    async def resume(self, job_id: int) -> bool:
+        """Schedule a paused job from its next firing after now (False: not paused, or a
+        one-off job whose time has passed)."""
+        job = await repo.job(self._engine, job_id)
+        if job is None or job.status != "paused":
+            return False
+        following = first_fire(job.trigger, job.timezone, self._clock())
+        if following is None:
+            return False
+        return await repo.set_status(
+            self._engine, job_id, "scheduled", allowed=("paused",), next_run_at=following
+        )
+
+    async def cancel(self, job_id: int) -> bool:
+        """End a job before its next firing (False: it already fired for good or was ended).
+        A firing already claimed runs; one not yet claimed will not."""
+        return await repo.set_status(
+            self._engine, job_id, "cancelled", allowed=("scheduled", "paused")
+        )
 
     async def _retry_run(self, run: repo.Run) -> None:
         job = await repo.job(self._engine, run.job_id)

@@ -466,3 +466,138 @@ class JobRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class MassSendRow(Base):
+    """An Official Account mass send (群发): what, to whom, when, and how it went.
+
+    ``content``: ``{"kind": "text"|"image"|"news", "material": name, "text" | "media_id",
+    "title"}``; ``audience``: ``{"type": "all"}``, ``{"type": "tag", "tag_id", "name"}`` or
+    ``{"type": "channel", "channel"}``. ``totals`` adds up the parts' MASSSENDJOBFINISH counts.
+    """
+
+    __tablename__ = "mass_sends"
+    __table_args__ = (Index(None, "account", "created_at"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(32))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audience_count: Mapped[int] = mapped_column(Integer, default=0)
+    # scheduled | sending | submitted | done | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    totals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    chat: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MassSendPartRow(Base):
+    """One platform call of a mass send (an OpenID list is cut into parts of at most 10,000).
+
+    ``clientmsgid`` is fixed before the call, so a retried call is recognised by the platform
+    (45065 with the first msg_id) and never makes a second send."""
+
+    __tablename__ = "mass_send_parts"
+    __table_args__ = (
+        UniqueConstraint("send_id", "part"),
+        UniqueConstraint("clientmsgid"),
+        Index(None, "account", "msg_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    send_id: Mapped[int] = mapped_column(Integer)
+    part: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str] = mapped_column(String(32))
+    clientmsgid: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    msg_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | submitted | finished | failed
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CustomerGroupRow(Base):
+    """A WeCom customer group (客户群) as last synced or told by a change_external_chat event.
+    ``app`` is the WeCom app (bot/settings ``[wecom.<app>]``) through which it is seen."""
+
+    __tablename__ = "customer_groups"
+    __table_args__ = (UniqueConstraint("app", "chat_id"), Index(None, "app", "owner"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128), default="")
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    notice: Mapped[str] = mapped_column(Text, default="")
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    group_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | dismissed
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)  # our own labels for targeting
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupDailyRow(Base):
+    """Members joining and leaving a customer group on one day (in the configured time zone)."""
+
+    __tablename__ = "group_daily"
+
+    app: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    joins: Mapped[int] = mapped_column(Integer, default=0)
+    quits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SopRuleRow(Base):
+    """A group SOP: which groups, when (a scheduled job), and what their owners should send.
+
+    ``targets``: ``{"type": "all"|"name"|"owner"|"tag", "value"}``; ``schedule``: a scheduler
+    trigger, or ``{"type": "after_created", "days": N, "time": "HH:MM"}``; ``content``:
+    ``{"text", "attachments": [{"source": "material"|"script", "ref", ...}]}``."""
+
+    __tablename__ = "sop_rules"
+    __table_args__ = (UniqueConstraint("app", "name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    targets: Mapped[dict[str, Any]] = mapped_column(JSON)
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    timezone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # active | paused | removed | done
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    chat: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SopExecutionRow(Base):
+    """One owner's group message task from one firing of an SOP rule, and later its result.
+
+    Unique per (rule, firing, owner): a retried firing skips the owners already done."""
+
+    __tablename__ = "sop_executions"
+    __table_args__ = (UniqueConstraint("rule_id", "fire_at", "owner"), Index(None, "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(Integer)
+    fire_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner: Mapped[str] = mapped_column(String(64))
+    chat_ids: Mapped[list[str]] = mapped_column(JSON)
+    msgid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # created | failed | done
+    fail_list: Mapped[list[str]] = mapped_column(JSON, default=list)
+    results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # chat_id -> status
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

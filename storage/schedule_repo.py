@@ -165,15 +165,28 @@ async def move_job(
         return bool(result.rowcount)
 
 
+class _Moved(Exception):
+    """The job changed since it was read: the claim is rolled back."""
+
+
 async def claim(
-    engine: AsyncEngine, job_id: int, fire_at: datetime, owner: str, status: str = "running"
+    engine: AsyncEngine,
+    job: Job,
+    fire_at: datetime,
+    owner: str,
+    *,
+    next_run_at: datetime | None,
+    job_status: str,
+    status: str = "running",
 ) -> int | None:
-    """Insert the run of this firing; its id, or None when another process has it."""
+    """Insert the run of this firing and move the job on to ``next_run_at``, in one
+    transaction; the run's id, or None when another process has the firing or the job changed
+    (paused, cancelled, edited) since it was read."""
     try:
         async with engine.begin() as conn:
             result = await conn.execute(
                 _runs.insert().values(
-                    job_id=job_id,
+                    job_id=job.id,
                     fire_at=fire_at,
                     status=status,
                     owner=owner,
@@ -182,9 +195,45 @@ async def claim(
                 )
             )
             (run_id,) = result.inserted_primary_key or (0,)
+            moved = await conn.execute(
+                update(_jobs)
+                .where(_jobs.c.id == job.id, _jobs.c.version == job.version)
+                .values(
+                    next_run_at=next_run_at,
+                    status=job_status,
+                    version=job.version + 1,
+                    updated_at=utcnow(),
+                )
+            )
+            if not moved.rowcount:
+                raise _Moved
             return int(run_id)
-    except IntegrityError:
+    except (IntegrityError, _Moved):
         return None
+
+
+async def set_status(
+    engine: AsyncEngine,
+    job_id: int,
+    status: str,
+    *,
+    allowed: tuple[str, ...],
+    next_run_at: datetime | None = None,
+) -> bool:
+    """Change a job's status (pause, resume, cancel) if it is in one of ``allowed``; a firing
+    that claimed the job first wins (its claim moved the version)."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(_jobs)
+            .where(_jobs.c.id == job_id, _jobs.c.status.in_(allowed))
+            .values(
+                status=status,
+                next_run_at=next_run_at,
+                version=_jobs.c.version + 1,
+                updated_at=utcnow(),
+            )
+        )
+        return bool(result.rowcount)
 
 
 async def finish(

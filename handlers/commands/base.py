@@ -113,6 +113,48 @@ class StaffMediaPort(Protocol):
         ...
 
 
+class SchedulerPort(Protocol):
+    """Timed work (bot/scheduler.py): jobs fire once, at their time, on whichever server."""
+
+    async def add(
+        self,
+        *,
+        account: str,
+        kind: str,
+        name: str,
+        payload: dict[str, Any],
+        trigger: dict[str, Any],
+        timezone: str,
+        created_by: str = "",
+        chat: str = "",
+    ) -> Any:
+        """Store a job (raises handlers.schedules.ScheduleError); returns it (``.id``,
+        ``.next_run_at``)."""
+        ...
+
+    async def pause(self, job_id: int) -> bool: ...
+
+    async def resume(self, job_id: int) -> bool: ...
+
+    async def cancel(self, job_id: int) -> bool:
+        """False when the job already fired (or ended): too late to cancel."""
+        ...
+
+
+class GroupSyncPort(Protocol):
+    """Refresh the local list of WeCom customer groups from the platform."""
+
+    async def sync(self, app: str) -> int:
+        """Sync the groups of one WeCom app; how many groups are known afterwards."""
+        ...
+
+
+class SopResultsPort(Protocol):
+    """Ask WeCom how the group message tasks of an SOP rule went."""
+
+    async def refresh(self, rule_id: int) -> None: ...
+
+
 # Queue answers into a staff chat now (progress of long work): (platform, account, chat, msgs).
 Queue = Callable[[str, str, str, list[Message]], Awaitable[None]]
 
@@ -135,6 +177,11 @@ class Services:
     limits: Limits = field(default_factory=Limits)
     admin_chats: frozenset[str] = frozenset()  # platform:account:chat
     library: ScriptLibrary | None = None
+    scheduler: SchedulerPort | None = None
+    timezone: str = "Asia/Shanghai"  # the zone people's times are read and shown in
+    wecom_apps: tuple[str, ...] = ()  # the WeCom apps, in settings order
+    group_sync: GroupSyncPort | None = None
+    sop_results: SopResultsPort | None = None
     # The address where the server serves a kept file (a script's picture or video) by SHA-256.
     file_url: Callable[[str], str] = lambda sha256: f"/library/files/{sha256}"
 
@@ -167,6 +214,22 @@ class Ctx:
         if self.services.library is None:
             raise CommandError("话术库没有启用。")
         return self.services.library
+
+    @property
+    def scheduler(self) -> SchedulerPort:
+        if self.services.scheduler is None:
+            raise CommandError("定时任务没有启用。")
+        return self.services.scheduler
+
+    @property
+    def wecom_app(self) -> str:
+        """The WeCom app whose customer groups this command is about: the caller's own app, or
+        (from Telegram) the first one configured."""
+        if self.caller.platform == "wecom":
+            return self.caller.account
+        if not self.services.wecom_apps:
+            raise CommandError("没有配置企业微信应用，无法管理客户群。")
+        return self.services.wecom_apps[0]
 
     async def progress(self, text: str) -> None:
         """Tell the person how long work is going, before the command ends."""

@@ -15,14 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from bot.scheduler import (
-    JobScheduler,
-    RetryLater,
-    ScheduleError,
-    describe_time,
-    first_fire,
-    next_fire,
-)
+from bot.scheduler import JobScheduler
+from handlers.schedules import RetryLater, ScheduleError, describe_time, first_fire, next_fire
 from storage import schedule_repo
 from storage.db import create_engine
 from storage.models import JobRunRow
@@ -204,7 +198,11 @@ async def test_a_run_cut_off_by_a_crash_is_reported_and_not_redone(db_url: str) 
         next_run_at=None, created_by="lilei", chat="",
     )  # fmt: skip
     fire_at = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
-    run_id = await schedule_repo.claim(engine, job_id, fire_at, "a-dead-process")
+    job = await schedule_repo.job(engine, job_id)
+    assert job is not None
+    run_id = await schedule_repo.claim(
+        engine, job, fire_at, "a-dead-process", next_run_at=None, job_status="done"
+    )
     assert run_id is not None
     async with engine.begin() as conn:
         await conn.execute(
@@ -218,3 +216,54 @@ async def test_a_run_cut_off_by_a_crash_is_reported_and_not_redone(db_url: str) 
         assert "中断" in recorder.reports[0] and "2026-01-01 09:00" in recorder.reports[0]
         assert [r.status for r in await schedule_repo.runs(jobs._engine, job_id)] == ["in_doubt"]
     assert recorder.calls == []
+
+
+async def test_a_job_cancelled_before_its_firing_never_runs(db_url: str) -> None:
+    recorder = Recorder()
+    async with scheduler(db_url, {"note": recorder.handle}, recorder) as jobs:
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).astimezone(ZoneInfo(SHANGHAI))
+        trigger = {"type": "once", "at": soon.strftime("%Y-%m-%d %H:%M:%S")}
+        job = await jobs.add(account="demo", kind="note", name="取消", payload={}, trigger=trigger)
+        assert await jobs.cancel(job.id)
+        assert not await jobs.cancel(job.id)  # already ended
+        await asyncio.sleep(1.6)
+        assert recorder.calls == []
+        assert await schedule_repo.runs(jobs._engine, job.id) == []
+
+
+async def test_a_paused_daily_job_resumes_at_its_next_time(db_url: str) -> None:
+    recorder = Recorder()
+    async with scheduler(db_url, {"note": recorder.handle}, recorder) as jobs:
+        job = await jobs.add(
+            account="demo", kind="note", name="日报", payload={},
+            trigger={"type": "daily", "time": "09:00"},
+        )  # fmt: skip
+        assert await jobs.pause(job.id)
+        paused = await schedule_repo.job(jobs._engine, job.id)
+        assert paused is not None and (paused.status, paused.next_run_at) == ("paused", None)
+        assert not await jobs.pause(job.id)
+        assert await jobs.resume(job.id)
+        resumed = await schedule_repo.job(jobs._engine, job.id)
+        assert resumed is not None and resumed.status == "scheduled"
+        assert resumed.next_run_at == job.next_run_at
+
+
+async def test_a_firing_loses_to_a_change_made_after_it_was_read(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        job_id = await schedule_repo.add_job(
+            engine, account="demo", kind="note", name="x", payload={},
+            trigger={"type": "daily", "time": "09:00"}, timezone=SHANGHAI,
+            next_run_at=datetime(2026, 1, 1, 1, 0, tzinfo=UTC), created_by="", chat="",
+        )  # fmt: skip
+        read = await schedule_repo.job(engine, job_id)
+        assert read is not None
+        assert await schedule_repo.set_status(engine, job_id, "cancelled", allowed=("scheduled",))
+        claimed = await schedule_repo.claim(
+            engine, read, datetime(2026, 1, 1, 1, 0, tzinfo=UTC), "p1",
+            next_run_at=None, job_status="done",
+        )  # fmt: skip
+        assert claimed is None
+        assert await schedule_repo.runs(engine, job_id) == []  # the claim was rolled back
+    finally:
+        await engine.dispose()

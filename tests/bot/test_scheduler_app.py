@@ -10,7 +10,7 @@ import pytest
 
 from bot import app as bot_app
 from bot.app import SCHEDULER
-from bot.scheduler import RetryLater
+from handlers.schedules import RetryLater
 from storage import schedule_repo
 from storage.schedule_repo import Job
 from tests.helpers.stack import running_stack
