@@ -59,7 +59,7 @@ WECHAT_CLIENTS = web.AppKey("wechat_clients", dict[str, WechatClient])
 STAFF_CHAT = web.AppKey("staff_chat", StaffChat)
 LIBRARY = web.AppKey("library", ScriptLibrary)
 SCHEDULER = web.AppKey("scheduler", JobScheduler)
-# The kinds of timed work and their handlers (mass sends and group SOPs arrive with issue 5).
+# Kinds of timed work every app gets besides its features' own (tests add probes here).
 JOB_KINDS: dict[str, Handler] = {}
 HTTP = web.AppKey("http", aiohttp.ClientSession)  # shared outgoing session, from start-up
 
@@ -145,6 +145,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
         http=lambda: app[HTTP],
     )
     app.add_routes(sidebar.routes())
+    scheduler, _kinds = build_scheduler(settings, engine, staff_chat, owner)
     app.router.add_get("/healthz", _health)
 
     app.cleanup_ctx.append(_database(engine, owned))
@@ -152,7 +153,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_inbound(inbound_log))
     app.cleanup_ctx.append(_delivery(settings, accounts, owner))
     app.cleanup_ctx.append(_staff(staff_chat))
-    app.cleanup_ctx.append(_scheduler(settings, staff_chat, owner))
+    app.cleanup_ctx.append(_scheduler(scheduler))
     app.cleanup_ctx.append(_housekeeping(engine, outbox, settings.database))
     return app
 
@@ -233,8 +234,11 @@ def _delivery(settings: Settings, accounts: list[WechatAccount], owner: str) -> 
     return ctx
 
 
-def _scheduler(settings: Settings, staff_chat: StaffChat, owner: str) -> Context:
-    """Timed work (bot/scheduler.py); reports go to the chat the job was made in."""
+def build_scheduler(
+    settings: Settings, engine: AsyncEngine, staff_chat: StaffChat, owner: str
+) -> tuple[JobScheduler, dict[str, Handler]]:
+    """Timed work (bot/scheduler.py) and the table of job kinds, filled in by each feature;
+    reports go to the chat the job was made in."""
 
     async def report(job: Job, text: str) -> None:
         platform, _, rest = job.chat.partition(":")
@@ -244,20 +248,26 @@ def _scheduler(settings: Settings, staff_chat: StaffChat, owner: str) -> Context
             return
         await staff_chat.answers.queue(platform, account, chat, [Text(text)])
 
+    kinds: dict[str, Handler] = dict(JOB_KINDS)
+    s = settings.scheduler
+    scheduler = JobScheduler(
+        engine,
+        kinds,
+        owner=owner,
+        report=report,
+        poll_seconds=s.poll_seconds,
+        grace_seconds=s.grace_seconds,
+        lease_seconds=s.lease_seconds,
+        retry_seconds=s.retry_seconds,
+        max_attempts=s.max_attempts,
+    )
+    staff_chat.service.services.scheduler = scheduler
+    return scheduler, kinds
+
+
+def _scheduler(scheduler: JobScheduler) -> Context:
     @contextlib.asynccontextmanager
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        s = settings.scheduler
-        scheduler = JobScheduler(
-            app[ENGINE],
-            JOB_KINDS,
-            owner=owner,
-            report=report,
-            poll_seconds=s.poll_seconds,
-            grace_seconds=s.grace_seconds,
-            lease_seconds=s.lease_seconds,
-            retry_seconds=s.retry_seconds,
-            max_attempts=s.max_attempts,
-        )
         app[SCHEDULER] = scheduler
         await scheduler.start()
         try:

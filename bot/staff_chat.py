@@ -155,6 +155,8 @@ def build_staff_chat(
         limits=Limits(c.confirm_seconds, c.wizard_minutes, c.rate_per_minute),
         admin_chats=frozenset(c.admin_chats),
         library=library,
+        timezone=settings.scheduler.timezone,
+        wecom_apps=tuple(settings.wecom),
         file_url=lambda sha256: f"{server_url(settings)}/library/files/{sha256}",
     )
     service = CommandService(
