@@ -5,6 +5,11 @@ then per mode: ``msg_signature`` and decryption (AES modes), or ``signature`` an
 memory (plaintext); XML safety, addressee, decoding.
 Anything refused gets a 4xx with a short reason, is logged, and changes nothing. A failure to store
 the event answers 503 so that WeChat retries.
+
+A MASSSENDJOBFINISH event passes the same checks, then goes to ``on_mass_finish`` instead of the
+inbound processor: it is the platform's report on a mass send, not a follower's action (no
+follower, no reply). It is answered ``success``, or 503 when the handler fails, so that WeChat
+retries; the handler must therefore be idempotent (keyed by msg_id).
 """
 
 from __future__ import annotations
@@ -12,14 +17,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from channels.wechat.account import WechatAccount
-from channels.wechat.decode import decode_event, replies_to_message
+from channels.wechat.decode import (
+    MassFinish,
+    decode_event,
+    decode_mass_finish,
+    replies_to_message,
+)
 from channels.wechat.passive import render_passive
 from channels.wechat.verify import (
     CallbackRejected,
@@ -35,6 +45,7 @@ from handlers.messages import Message
 log = logging.getLogger(__name__)
 
 SUCCESS = "success"
+MassFinishHandler = Callable[[MassFinish], Awaitable[None]]
 
 
 class InboundHandler(Protocol):
@@ -61,9 +72,11 @@ class WechatCallback:
         *,
         timestamp_window: int,
         max_body_bytes: int,
+        on_mass_finish: MassFinishHandler | None = None,
     ) -> None:
         self._accounts = {a.name: _Account(a) for a in accounts}
         self._handler = handler
+        self._on_mass_finish = on_mass_finish
         self._window = timestamp_window
         self._max_body = max_body_bytes
         self._plaintext_replays = _ReplayMemory(timestamp_window)
@@ -106,9 +119,13 @@ class WechatCallback:
             original_id = account.config.original_id
             if original_id and fields.get("ToUserName") != original_id:
                 raise CallbackRejected(403, "the message is addressed to another account")
-            event = decode_event(account.config.name, fields)
+            name = account.config.name
+            decoded = decode_mass_finish(name, fields) or decode_event(name, fields)
         except CallbackRejected as exc:
             return _refuse(request, exc)
+        if isinstance(decoded, MassFinish):
+            return await self._mass_finished(decoded)
+        event = decoded
         try:
             reply = await self._handler.handle(event, started)
         except Exception:
@@ -129,6 +146,28 @@ class WechatCallback:
         if encrypted and account.envelope is not None:
             xml = account.envelope.seal(xml, nonce, str(now))
         return web.Response(body=xml.encode(), content_type="application/xml")
+
+    async def _mass_finished(self, finish: MassFinish) -> web.Response:
+        if self._on_mass_finish is None:
+            log.info(
+                "%s: mass send %s finished (%s, %d of %d sent); no handler, answered success",
+                finish.account,
+                finish.msg_id,
+                finish.status,
+                finish.sent_count,
+                finish.total,
+            )
+            return web.Response(text=SUCCESS)
+        try:
+            await self._on_mass_finish(finish)
+        except Exception:
+            log.exception(
+                "%s: the result of mass send %s could not be handled; WeChat will retry",
+                finish.account,
+                finish.msg_id,
+            )
+            return web.Response(status=503, text="temporarily unavailable")
+        return web.Response(text=SUCCESS)
 
     def _sealed_fields(
         self, account: _Account, query: dict[str, str], body: bytes, timestamp: str, nonce: str

@@ -5,14 +5,16 @@
   once; a second refusal raises :class:`TokenRejected` (never a loop).
 - Every request has a timeout. Network failures and ``errcode`` values are mapped once, here,
   to the exceptions of ``channels.errors``; callers never see an ``errcode``.
+- Mass sends carry a ``clientmsgid``: a repeat within 24 hours is answered 45065 with the first
+  send's msg_id, returned as ``MassSubmitted(duplicate=True)``, so a retry never sends twice.
 """
 
 from __future__ import annotations
 
 import json as jsonlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 import aiohttp
@@ -25,6 +27,7 @@ from channels.errors import (
 from channels.http_api import ErrcodeTable, exchange
 from channels.tokens import SharedToken, TokenStorePort
 from channels.wechat.account import WechatAccount
+from channels.wechat.mass import CLIENTMSGID_BYTES, OPENIDS_MAX, OPENIDS_MIN, MassSubmitted
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ TOKEN_REFUSED = frozenset({40001, 40014, 42001})
 RECIPIENT_UNREACHABLE = frozenset({40003, 43004, 43101, 45015, 45047, 48002})
 RATE_LIMITED = {45009: None, 45011: 60.0}  # daily quota (until reset), per-minute quota
 SYSTEM_BUSY = -1
+CLIENTMSGID_EXISTS = 45065  # a mass send with this clientmsgid was accepted within 24 hours
 
 
 ERRCODES = ErrcodeTable(
@@ -66,8 +70,12 @@ class WechatClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         form: Callable[[], aiohttp.FormData] | None = None,
+        allow: Collection[int] = (),
     ) -> dict[str, Any]:
-        """Call an API with the access token; refresh it and repeat once if it is refused."""
+        """Call an API with the access token; refresh it and repeat once if it is refused.
+
+        An answer whose ``errcode`` is in ``allow`` is returned to the caller, not raised.
+        """
         for attempt in (1, 2):
             token = await self.token.get()
             query = {**(params or {}), "access_token": token}
@@ -79,7 +87,8 @@ class WechatClient:
                 )
                 await self.token.discard(token)
                 continue
-            raise_for_errcode(payload)
+            if code not in allow:
+                raise_for_errcode(payload)
             return payload
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -223,6 +232,100 @@ class WechatClient:
 
     async def delete_menu(self) -> None:
         await self.call("GET", "/cgi-bin/menu/delete")
+
+    # Mass send (§2.5). ``message`` is the msgtype part of the body: see ``mass.mass_message``.
+
+    async def mass_send_all(
+        self, message: dict[str, Any], *, clientmsgid: str, tag_id: int | None = None
+    ) -> MassSubmitted:
+        """Send to every follower, or to the followers carrying ``tag_id``."""
+        audience: dict[str, Any] = (
+            {"is_to_all": True} if tag_id is None else {"is_to_all": False, "tag_id": tag_id}
+        )
+        return await self._mass_submit(
+            "/cgi-bin/message/mass/sendall", {"filter": audience}, message, clientmsgid
+        )
+
+    async def mass_send_to(
+        self, openids: Sequence[str], message: dict[str, Any], *, clientmsgid: str
+    ) -> MassSubmitted:
+        """Send to a list of 2..10,000 OpenIDs (ValueError otherwise, before any call)."""
+        if isinstance(openids, str):
+            raise ValueError("openids must be a sequence of OpenIDs, not one string")
+        if not OPENIDS_MIN <= len(openids) <= OPENIDS_MAX:
+            raise ValueError(
+                f"a mass send by OpenID takes {OPENIDS_MIN}-{OPENIDS_MAX:,} OpenIDs, "
+                f"got {len(openids):,}"
+            )
+        return await self._mass_submit(
+            "/cgi-bin/message/mass/send", {"touser": list(openids)}, message, clientmsgid
+        )
+
+    async def _mass_submit(
+        self, path: str, audience: dict[str, Any], message: dict[str, Any], clientmsgid: str
+    ) -> MassSubmitted:
+        if not clientmsgid or len(clientmsgid.encode()) > CLIENTMSGID_BYTES:
+            raise ValueError(f"clientmsgid must be 1-{CLIENTMSGID_BYTES} bytes")
+        body = {**audience, **message, "clientmsgid": clientmsgid}
+        if message.get("msgtype") == "mpnews":
+            body["send_ignore_reprint"] = 1  # go on when an article is judged a permitted reprint
+        answer = await self.call("POST", path, json=body, allow={CLIENTMSGID_EXISTS})
+        duplicate = answer.get("errcode", 0) == CLIENTMSGID_EXISTS
+        msg_id = answer.get("msg_id")
+        if isinstance(msg_id, bool) or not isinstance(msg_id, int | str) or not str(msg_id):
+            # Without a msg_id nothing can be followed up; a 45065 still means "already sent".
+            code = CLIENTMSGID_EXISTS if duplicate else 0
+            raise PlatformRejected(code, f"{path} answered without a msg_id")
+        if duplicate:
+            log.info(
+                "%s: clientmsgid %s was already sent as %s", self.account.name, clientmsgid, msg_id
+            )
+        return MassSubmitted(str(msg_id), duplicate)
+
+    async def mass_preview(self, openid: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to one follower only, as a preview of a mass send."""
+        await self.call("POST", "/cgi-bin/message/mass/preview", json={"touser": openid, **message})
+
+    async def mass_status(self, msg_id: str) -> str:
+        """``SENDING``, ``SEND_SUCCESS``, ``SEND_FAIL`` or ``DELETE``; 40059 for an unknown id."""
+        answer = await self.call("POST", "/cgi-bin/message/mass/get", json={"msg_id": msg_id})
+        status = answer.get("msg_status")
+        if not isinstance(status, str) or not status:
+            raise PlatformRejected(0, "mass/get answered without a msg_status")
+        return status
+
+    # Users and tags (§2.8)
+
+    async def tags(self) -> list[dict[str, Any]]:
+        """The account's tags as ``{"id", "name", "count"}`` (count: followers carrying it)."""
+        answer = await self.call("GET", "/cgi-bin/tags/get")
+        tags = answer.get("tags", [])
+        if not isinstance(tags, list):
+            raise PlatformRejected(0, "tags/get answered without a list of tags")
+        result = []
+        for tag in tags:
+            if not isinstance(tag, dict) or not _is_int(tag.get("id")):
+                raise PlatformRejected(0, "tags/get answered a tag without an id")
+            count = tag.get("count", 0)
+            result.append(
+                {
+                    "id": tag["id"],
+                    "name": str(tag.get("name", "")),
+                    "count": count if _is_int(count) else 0,
+                }
+            )
+        return result
+
+    async def follower_total(self) -> int:
+        """How many users follow the account (``total`` of user/get)."""
+        total = (await self.call("GET", "/cgi-bin/user/get")).get("total")
+        if not _is_int(total):
+            raise PlatformRejected(0, "user/get answered without a total")
+        return total
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _media_form(

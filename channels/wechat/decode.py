@@ -8,11 +8,15 @@ channel code).
 
 Dedupe keys follow the platform: ``MsgId`` for messages; for events (which have none) the
 sender, ``CreateTime``, ``Event`` and ``EventKey``, hashed to a fixed length.
+
+The MASSSENDJOBFINISH event is no customer's action: :func:`decode_mass_finish` turns it into a
+:class:`MassFinish` for the mass-send feature instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from channels.wechat.verify import CallbackRejected
@@ -86,6 +90,49 @@ def _event(account: str, user: str, created: str, fields: dict[str, Any]) -> Inb
     if event == "click":
         return MenuClicked(*base, key=key)
     return OtherEvent(*base, name=event or "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class MassFinish:
+    """The platform's report on a mass send (MASSSENDJOBFINISH, §1.6). ``status`` is the text
+    WeChat sends: ``send success``, ``send fail`` or ``err(<code>)``. The counts are taken near
+    completion and may be slightly off."""
+
+    account: str
+    msg_id: str
+    status: str
+    total: int
+    filter_count: int
+    sent_count: int
+    error_count: int
+
+
+MASS_FINISH = "MASSSENDJOBFINISH"
+_MASS_COUNTS = ("TotalCount", "FilterCount", "SentCount", "ErrorCount")
+
+
+def decode_mass_finish(account: str, fields: dict[str, Any]) -> MassFinish | None:
+    """The report in a MASSSENDJOBFINISH event, None for any other message; raise
+    :class:`CallbackRejected` (400) when the event has no numeric ``MsgID`` or a count that is
+    not a number (an absent count is 0)."""
+    event = _text(fields, "Event").upper() if _text(fields, "MsgType").lower() == "event" else ""
+    if event != MASS_FINISH:
+        return None
+    msg_id = _text(fields, "MsgID") or _text(fields, "MsgId")  # "MsgID" (capital D) is right
+    if not _digits(msg_id):
+        raise CallbackRejected(400, f"{MASS_FINISH} without a numeric MsgID")
+    counts = []
+    for name in _MASS_COUNTS:
+        value = _text(fields, name).strip() or "0"
+        if not _digits(value):
+            raise CallbackRejected(400, f"{MASS_FINISH}: {name} is not a number")
+        counts.append(int(value))
+    total, filtered, sent, errors = counts
+    return MassFinish(account, msg_id, _text(fields, "Status"), total, filtered, sent, errors)
+
+
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()
 
 
 def _text(fields: dict[str, Any], name: str) -> str:

@@ -3,9 +3,9 @@
 A local stand-in for WeChat that the bot talks to over real HTTP. It plays WeChat both ways:
 
 * the OA server API (`/cgi-bin/...`: tokens, custom-service messages, menu, QR codes, media,
-  draft box, mass send, users) with the platform's errcodes and limits: the 48-hour / 1-minute
-  custom-service allowances, menu and QR limits, media sizes and magic bytes, article limits,
-  mass-send dedupe and quotas, token rotation with its 300 s overlap;
+  draft box, mass send, users, tags) with the platform's errcodes and limits: the 48-hour /
+  1-minute custom-service allowances, menu and QR limits, media sizes and magic bytes, article
+  limits, mass-send dedupe and quotas, tag limits, token rotation with its 300 s overlap;
 * the customer: `FakeCustomer` (or the `/sandbox/{account}/users/{openid}/...` routes) builds
   callbacks exactly as WeChat does (signed; encrypted in compatible and safe mode), POSTs them
   to the account's callback URL with a 5 s timeout and 3 attempts, checks the passive reply and

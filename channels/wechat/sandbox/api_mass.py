@@ -147,7 +147,7 @@ async def sendall(ctx: ApiContext) -> JsonResult:
     if filter_.get("is_to_all") is True:
         return await _submit(ctx, body, ctx.state.followers(), "all")
     tag_id = integer(filter_, "tag_id", "filter.")
-    audience = [c for c in ctx.state.followers() if tag_id in c.tagid_list]
+    audience = ctx.state.tagged(tag_id)
     return await _submit(ctx, body, audience, {"tag_id": tag_id})
 
 

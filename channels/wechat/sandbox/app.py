@@ -15,6 +15,7 @@ from . import (
     api_menu,
     api_message,
     api_qr,
+    api_tags,
     api_token,
     api_users,
 )
@@ -62,6 +63,10 @@ API_ROUTES: Final[tuple[tuple[str, str, Handler, bool], ...]] = (
     ("GET", "/cgi-bin/user/info", api_users.info, True),
     ("POST", "/cgi-bin/user/info/batchget", api_users.info_batchget, True),
     ("GET", "/cgi-bin/user/get", api_users.user_get, True),
+    ("GET", "/cgi-bin/tags/get", api_tags.tags_get, True),
+    ("POST", "/cgi-bin/tags/create", api_tags.tags_create, True),
+    ("POST", "/cgi-bin/tags/members/batchtagging", api_tags.batch_tagging, True),
+    ("POST", "/cgi-bin/user/tag/get", api_tags.tag_members, True),
 )
 """(method, path, handler, needs access_token) of every OA API the fake serves."""
 

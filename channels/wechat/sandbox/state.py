@@ -7,7 +7,7 @@ import secrets
 from collections import deque
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 import aiohttp
 
@@ -19,6 +19,9 @@ from .limits import Grant, Limits, SlidingWindow
 from .media import Media, MediaKind, MediaStore, sniff
 from .timeline import Timeline, TimelineEntry
 from .tokens import TokenStore
+
+FIRST_TAG_ID: Final = 100
+"""Ids of created tags count from here; 0, 1 and 2 are the platform's reserved tags."""
 
 
 class ApiCall(TypedDict):
@@ -114,6 +117,9 @@ class AccountState:
         self.previews_by_day: dict[str, int] = {}
         self.article_images: set[str] = set()
         self.drafts = DraftBox()
+        self.tags: dict[int, str] = {}
+        """Created tags, id -> name; customers carry the ids in `Customer.tagid_list`."""
+        self.next_tag_id = FIRST_TAG_ID
 
     def timeline(self, openid: str) -> Timeline:
         """The customer's timeline, created on first use."""
@@ -122,6 +128,17 @@ class AccountState:
     def followers(self) -> list[Customer]:
         """Following customers in follow order."""
         return [c for c in self.customers.values() if c.following]
+
+    def add_tag(self, name: str) -> int:
+        """Create a tag (no checks) and return its id."""
+        tag_id = self.next_tag_id
+        self.next_tag_id += 1
+        self.tags[tag_id] = name
+        return tag_id
+
+    def tagged(self, tag_id: int) -> list[Customer]:
+        """Following customers carrying a tag, in follow order."""
+        return [c for c in self.followers() if tag_id in c.tagid_list]
 
     def live_qr(self, scene: str, now: float) -> QrCode | None:
         """The newest live QR code carrying `scene`."""
@@ -201,6 +218,10 @@ class FakePlatform:
         customer.tagid_list = list(tags)
         customer.wxname = wxname
         return openid
+
+    def add_tag(self, account: str, name: str) -> int:
+        """Seed a tag as given (no validation) and return its id (100, 101, ...)."""
+        return self.state(account).add_tag(name)
 
     def add_media(
         self,
