@@ -21,17 +21,21 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import sop_runner
 from bot.scheduler import Handler, JobScheduler
 from bot.settings import DatabaseSettings, Settings, WechatAccountSettings
+from bot.sop_runner import SopRunner
 from bot.staff_chat import StaffChat, build_staff_chat, running, server_url
 from channels.wechat.account import WechatAccount
 from channels.wechat.callback import WechatCallback
 from channels.wechat.client import WechatClient, WechatQrIssuer
 from channels.wechat.outbound import WechatSender
+from handlers import mass_send
 from handlers.books import ReplyBooks
 from handlers.channel_codes import ChannelCodes
 from handlers.delivery import DeliveryWorker
 from handlers.inbound import InboundProcessor
+from handlers.mass_send import MassSendRunner
 from handlers.messages import Text
 from scripts_library import files as library_files
 from scripts_library.library import ScriptLibrary
@@ -122,13 +126,6 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
         inbound_log,
         processor,
     )
-    callback = WechatCallback(
-        accounts,
-        processor,
-        timestamp_window=settings.server.timestamp_window_seconds,
-        max_body_bytes=settings.server.max_body_bytes,
-    )
-    app.add_routes(callback.routes())
     library = ScriptLibrary(engine)
     app[LIBRARY] = library
     staff_chat = build_staff_chat(settings, engine, outbox, library)
@@ -145,7 +142,39 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
         http=lambda: app[HTTP],
     )
     app.add_routes(sidebar.routes())
-    scheduler, _kinds = build_scheduler(settings, engine, staff_chat, owner)
+    scheduler, kinds = build_scheduler(settings, engine, staff_chat, owner)
+    mass_sends = MassSendRunner(
+        engine, staff_chat.service.services.accounts, staff_chat.answers.queue
+    )
+    kinds[mass_send.KIND] = mass_sends.run
+    callback = WechatCallback(
+        accounts,
+        processor,
+        timestamp_window=settings.server.timestamp_window_seconds,
+        max_body_bytes=settings.server.max_body_bytes,
+        on_mass_finish=lambda f: mass_sends.finished(
+            f.account,
+            f.msg_id,
+            {
+                "status": f.status,
+                "total": f.total,
+                "filter": f.filter_count,
+                "sent": f.sent_count,
+                "errors": f.error_count,
+            },
+        ),
+    )
+    app.add_routes(callback.routes())
+    sops = SopRunner(
+        engine,
+        staff_chat.wecom_clients,
+        staff_chat.answers.queue,
+        library,
+        file_url=staff_chat.service.services.file_url,
+        http=lambda: app[HTTP],
+    )
+    kinds[sop_runner.KIND] = sops.run
+    staff_chat.service.services.sop_results = sops
     app.router.add_get("/healthz", _health)
 
     app.cleanup_ctx.append(_database(engine, owned))
@@ -154,6 +183,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_delivery(settings, accounts, owner))
     app.cleanup_ctx.append(_staff(staff_chat))
     app.cleanup_ctx.append(_scheduler(scheduler))
+    app.cleanup_ctx.append(_group_sync(staff_chat, settings.scheduler.group_sync_seconds))
     app.cleanup_ctx.append(_housekeeping(engine, outbox, settings.database))
     return app
 
@@ -283,6 +313,26 @@ def _staff(staff_chat: StaffChat) -> Context:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async with running(staff_chat):
             yield
+
+    return ctx
+
+
+def _group_sync(staff_chat: StaffChat, every_seconds: float) -> Context:
+    """Sync the WeCom customer groups at start and then every ``every_seconds`` (0: never)."""
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        group_sync = staff_chat.group_sync
+        apps = [a.name for a in staff_chat.wecom_apps]
+        if group_sync is None or not apps or every_seconds <= 0:
+            yield
+            return
+        task = asyncio.create_task(
+            group_sync.run_periodically(apps, every_seconds), name="group-sync"
+        )
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     return ctx
 

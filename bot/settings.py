@@ -111,6 +111,9 @@ class SchedulerSettings:
     retry_seconds: float = 60.0
     max_attempts: int = 3
     timezone: str = "Asia/Shanghai"  # of the schedules people type
+    # Every process syncs the WeCom customer groups at start and then this often; 0: never
+    # (change_external_chat events keep the list current in between).
+    group_sync_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -349,6 +352,8 @@ def _check(s: Settings) -> None:
     if s.log_level.upper() not in LOG_LEVELS:
         raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
     _in_range("database.outbox_retention_days", s.database.outbox_retention_days, 1, 3650)
+    if s.scheduler.group_sync_seconds < 0:
+        raise SettingsError("scheduler.group_sync_seconds must be 0 (off) or more")
     if not s.database.url.get().startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError(
             "database.url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.group_sync import GroupSync
 from bot.settings import Settings, TelegramBotSettings, WecomAppSettings
 from bot.staff_ports import StaffMedia, WechatAccountPort
 from channels.telegram.bot import TelegramBot
@@ -92,6 +93,7 @@ class StaffChat:
     wechat_clients: dict[str, WechatClient] = field(default_factory=dict)
     wecom_clients: dict[str, WecomClient] = field(default_factory=dict)
     telegram_clients: dict[str, TelegramClient] = field(default_factory=dict)
+    group_sync: GroupSync | None = None
 
     def routes(self) -> list[web.RouteDef]:
         s = self.settings.server
@@ -102,6 +104,7 @@ class StaffChat:
                 self.service,
                 timestamp_window=s.timestamp_window_seconds,
                 max_body_bytes=s.max_body_bytes,
+                on_group_change=self.group_sync.on_event if self.group_sync else None,
             ).routes()
         if self.telegram_bots:
             routes += TelegramWebhook(
@@ -144,6 +147,7 @@ def build_staff_chat(
     wechat_clients: dict[str, WechatClient] = {}
     wecom_clients: dict[str, WecomClient] = {}
     telegram_clients: dict[str, TelegramClient] = {}
+    group_sync = GroupSync(engine, wecom_clients, settings.scheduler.timezone)
     c = settings.commands
     services = Services(
         engine=engine,
@@ -157,6 +161,7 @@ def build_staff_chat(
         library=library,
         timezone=settings.scheduler.timezone,
         wecom_apps=tuple(settings.wecom),
+        group_sync=group_sync,
         file_url=lambda sha256: f"{server_url(settings)}/library/files/{sha256}",
     )
     service = CommandService(
@@ -176,6 +181,7 @@ def build_staff_chat(
         wechat_clients,
         wecom_clients,
         telegram_clients,
+        group_sync,
     )
 
 

@@ -21,6 +21,7 @@ from channels.errors import (
 from channels.telegram.client import TelegramClient
 from channels.wechat.client import WechatClient, WechatQrIssuer
 from channels.wechat.limits import menu_problems
+from channels.wechat.mass import OPENIDS_MAX, OPENIDS_MIN, mass_message
 from channels.wecom.client import WecomClient
 from handlers.commands.base import PlatformFailure
 from handlers.config import AccountConfig
@@ -32,11 +33,13 @@ async def platform_call(what: str) -> AsyncIterator[None]:
     try:
         yield
     except RateLimited as exc:
-        raise PlatformFailure(f"{what}：调用太频繁，请稍后再试（{exc}）") from exc
+        raise PlatformFailure(f"{what}：调用太频繁，请稍后再试（{exc}）", transient=True) from exc
     except PlatformRejected as exc:
         raise PlatformFailure(f"{what}：平台拒绝，错误码 {exc.code}（{exc.message}）") from exc
     except PlatformUnavailable as exc:
-        raise PlatformFailure(f"{what}：暂时连不上平台，请稍后再试（{exc}）") from exc
+        raise PlatformFailure(
+            f"{what}：暂时连不上平台，请稍后再试（{exc}）", transient=True
+        ) from exc
     except PlatformError as exc:  # pragma: no cover - every subclass is handled above
         raise PlatformFailure(f"{what}：{exc}") from exc
 
@@ -85,8 +88,47 @@ class WechatAccountPort:
     def menu_problems(self, buttons: list[dict[str, Any]], *, complete: bool) -> list[str]:
         return menu_problems(buttons, complete=complete)
 
+    mass_batch = (OPENIDS_MIN, OPENIDS_MAX)
+
+    async def follower_total(self) -> int:
+        async with platform_call("查询粉丝数"):
+            return await self._client.follower_total()
+
+    async def tags(self) -> list[dict[str, Any]]:
+        async with platform_call("查询标签"):
+            return await self._client.tags()
+
+    async def mass_submit(
+        self,
+        content: dict[str, Any],
+        *,
+        clientmsgid: str,
+        tag_id: int | None = None,
+        openids: list[str] | None = None,
+    ) -> str:
+        message = _mass_message(content)
+        async with platform_call("群发"):
+            if openids is not None:
+                sent = await self._client.mass_send_to(openids, message, clientmsgid=clientmsgid)
+            else:
+                sent = await self._client.mass_send_all(
+                    message, clientmsgid=clientmsgid, tag_id=tag_id
+                )
+        return sent.msg_id
+
+    async def mass_preview(self, openid: str, content: dict[str, Any]) -> None:
+        async with platform_call("群发预览"):
+            await self._client.mass_preview(openid, _mass_message(content))
+
     def check_config(self, config: AccountConfig) -> None:
         check_platform(config)
+
+
+def _mass_message(content: dict[str, Any]) -> dict[str, Any]:
+    kind = str(content.get("kind", ""))
+    return mass_message(
+        kind, text=str(content.get("text", "")), media_id=str(content.get("media_id", ""))
+    )
 
 
 class StaffMedia:

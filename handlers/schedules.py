@@ -83,8 +83,9 @@ def describe_time(at: datetime | None, tz_name: str) -> str:
 
 WEEKDAY_WORDS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 NOW_WORDS = frozenset({"现在", "立即", "马上", "立刻", "now"})
-_DATE_TIME = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*(\d{1,2}[:：]\d{2})")
-_DAY_TIME = re.compile(r"(今天|明天|后天)?\s*(\d{1,2}[:：]\d{2})")
+_CLOCK = r"(\d{1,2}[:：]\d{2})(?:[:：](\d{2}))?"
+_DATE_TIME = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*" + _CLOCK)
+_DAY_TIME = re.compile(r"(今天|明天|后天)?\s*" + _CLOCK)
 _DAILY = re.compile(r"(?:每天|每日|daily)\s*(\d{1,2}[:：]\d{2})")
 _WEEKLY = re.compile(r"(?:每周|每星期|每礼拜)([一二三四五六日天])\s*(\d{1,2}[:：]\d{2})")
 
@@ -112,15 +113,18 @@ def parse_when(
         }
     if m := _DATE_TIME.fullmatch(words):
         hour, minute = _hour_minute(m.group(4))
+        second = _second(m.group(5))
         try:
-            local = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), hour, minute)
+            local = datetime(
+                int(m.group(1)), int(m.group(2)), int(m.group(3)), hour, minute, second
+            )
         except ValueError:
             raise ScheduleError(f"日期「{words}」不存在。") from None
     elif m := _DAY_TIME.fullmatch(words):
         hour, minute = _hour_minute(m.group(2))
         offset = {"今天": 0, "明天": 1, "后天": 2}.get(m.group(1) or "", 0)
         day = local_now.date() + timedelta(days=offset)
-        local = datetime(day.year, day.month, day.day, hour, minute)
+        local = datetime(day.year, day.month, day.day, hour, minute, _second(m.group(3)))
         if m.group(1) is None and local.replace(tzinfo=tz) <= local_now:
             local += timedelta(days=1)  # a bare time already past today means tomorrow
     else:
@@ -130,7 +134,17 @@ def parse_when(
         )
     if local.replace(tzinfo=tz) <= local_now:
         raise ScheduleError(f"时间 {local:%Y-%m-%d %H:%M} 已经过去了。")
-    return {"type": "once", "at": local.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "type": "once",
+        "at": local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M"),
+    }
+
+
+def _second(text: str | None) -> int:
+    second = int(text or 0)
+    if second > 59:
+        raise ScheduleError(f"秒数「{text}」不存在。")
+    return second
 
 
 def describe_trigger(trigger: Mapping[str, Any]) -> str:

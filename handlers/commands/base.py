@@ -34,7 +34,11 @@ class CommandError(Exception):
 
 class PlatformFailure(Exception):
     """A platform refused or failed what a command asked (raised by the ports); the message
-    (Chinese) says what happened."""
+    (Chinese) says what happened. ``transient``: busy or unreachable, worth trying later."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,31 @@ class OfficialAccountPort(Protocol):
     async def remove_material(self, kind: str, media_id: str) -> None: ...
 
     def menu_problems(self, buttons: list[dict[str, Any]], *, complete: bool) -> list[str]: ...
+
+    # OpenIDs one mass send by list takes: (at least, at most).
+    mass_batch: tuple[int, int]
+
+    async def follower_total(self) -> int:
+        """How many people follow the account (the platform's count)."""
+        ...
+
+    async def tags(self) -> list[dict[str, Any]]:
+        """The account's follower tags: ``[{id, name, count}]``."""
+        ...
+
+    async def mass_submit(
+        self,
+        content: dict[str, Any],
+        *,
+        clientmsgid: str,
+        tag_id: int | None = None,
+        openids: list[str] | None = None,
+    ) -> str:
+        """Submit a mass send (to all, one tag, or 2..10,000 OpenIDs); its msg_id. A repeated
+        ``clientmsgid`` returns the first send's msg_id instead of sending again."""
+        ...
+
+    async def mass_preview(self, openid: str, content: dict[str, Any]) -> None: ...
 
     def check_config(self, config: AccountConfig) -> None:
         """Raise ConfigError for what the platform would refuse."""

@@ -7,10 +7,13 @@ from handlers.commands.areas import (
     basics,
     channels,
     follow,
+    groups,
+    mass,
     materials,
     menu,
     rules,
     scripts,
+    sop,
     stats,
 )
 from handlers.commands.registry import Registry
@@ -26,8 +29,11 @@ def build_registry() -> Registry:
         *channels.specs(),
         *menu.specs(),
         *materials.specs(),
+        *mass.specs(),
         *stats.specs(),
         *scripts.specs(),
+        *groups.specs(),
+        *sop.specs(),
         *admin.specs(),
     ]:
         registry.add(spec)
@@ -40,6 +46,8 @@ def build_wizards() -> dict[str, Wizard]:
         menu.MENU_WIZARD,
         materials.IMAGE_WIZARD,
         materials.NEWS_WIZARD,
+        mass.NEW_WIZARD,
+        sop.SOP_WIZARD,
         *scripts.wizards(),
     )
     return {w.name: w for w in wizards}
