@@ -80,8 +80,11 @@ class DeliveryWorker:
                     pass
             except Exception:
                 log.exception("outbox pass failed; will retry")
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for loses a cancellation that
+            # arrives as the wake-up does, and the worker would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._wakeup.wait()
             self._wakeup.clear()
 
     async def run_once(self) -> int:

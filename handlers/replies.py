@@ -277,7 +277,8 @@ async def _context(
     stored = None
     if "follower" in names or ("channel" in names and channel is None):
         try:
-            stored = await asyncio.wait_for(lookup(event.account, event.user), budget)
+            async with asyncio.timeout(budget):  # keeps a cancellation (wait_for may not)
+                stored = await lookup(event.account, event.user)
         except TimeoutError:
             log.warning("follower %s not read in time; replying without it", event.user)
     if channel is None and stored is not None:
