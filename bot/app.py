@@ -290,6 +290,7 @@ def build_scheduler(
         lease_seconds=s.lease_seconds,
         retry_seconds=s.retry_seconds,
         max_attempts=s.max_attempts,
+        max_concurrent=s.max_concurrent_runs,
     )
     staff_chat.service.services.scheduler = scheduler
     return scheduler, kinds

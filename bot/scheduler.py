@@ -72,6 +72,7 @@ class JobScheduler:
         lease_seconds: float = 600.0,
         retry_seconds: float = 60.0,
         max_attempts: int = 3,
+        max_concurrent: int = 8,
     ) -> None:
         self._engine = engine
         self._handlers = handlers
@@ -87,6 +88,8 @@ class JobScheduler:
         self._tasks: set[asyncio.Future[None]] = set()
         self._polling: asyncio.Future[None] | None = None
         self._planned: set[tuple[int, int]] = set()  # (job id, version) with a timer set
+        # Firings at once: more would only queue for database connections (and time out there).
+        self._slots = asyncio.Semaphore(max_concurrent)
         self.fired = 0  # firings this process ran (for tests and the benchmark)
 
     async def start(self) -> None:
@@ -161,7 +164,7 @@ class JobScheduler:
                 self._plan(job)
             for run in await repo.retries_due(self._engine, now):
                 if await repo.take_retry(self._engine, run, self._owner):
-                    self._spawn(self._retry_run(run))
+                    self._spawn(self._retry_run, run)
             for run in await repo.stale_runs(self._engine, now - self._lease):
                 if await repo.mark_in_doubt(self._engine, run):
                     found = await repo.job(self._engine, run.job_id)
@@ -179,21 +182,30 @@ class JobScheduler:
             return
         self._planned.add((job.id, job.version))
         if job.next_run_at <= self._clock() or self._aps is None:
-            self._spawn(self.fire(job.id, job.version))
+            self._spawn(self.fire, job.id, job.version)
             return
         self._aps.add_job(
-            self.fire,
+            self._guarded,
             DateTrigger(run_date=job.next_run_at, timezone=UTC),
-            args=(job.id, job.version),
+            args=(self.fire, job.id, job.version),
             id=f"job-{job.id}-{job.version}",
             replace_existing=True,
             misfire_grace_time=None,
         )
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
+    def _spawn(self, work: Callable[..., Awaitable[None]], *args: Any) -> None:
+        task = asyncio.ensure_future(self._guarded(work, *args))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run one firing (or retry) in a slot; an error (the database unreachable) is logged,
+        and a firing not claimed yet is planned again by the next poll."""
+        async with self._slots:
+            try:
+                await work(*args)
+            except Exception:
+                log.exception("scheduled work %s%s failed; the next poll looks again", work, args)
 
     async def fire(self, job_id: int, version: int) -> None:
         """Run the job's due firing if this process wins it."""

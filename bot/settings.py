@@ -110,6 +110,8 @@ class SchedulerSettings:
     lease_seconds: float = 600.0
     retry_seconds: float = 60.0
     max_attempts: int = 3
+    # Firings one process runs at once (each needs database connections).
+    max_concurrent_runs: int = 8
     timezone: str = "Asia/Shanghai"  # of the schedules people type
     # Every process syncs the WeCom customer groups at start and then this often; 0: never
     # (change_external_chat events keep the list current in between).
@@ -346,6 +348,7 @@ def _check(s: Settings) -> None:
         )
     _in_range("server.timestamp_window_seconds", s.server.timestamp_window_seconds, 10, 86400)
     _in_range("delivery.max_attempts", s.delivery.max_attempts, 1, 100)
+    _in_range("scheduler.max_concurrent_runs", s.scheduler.max_concurrent_runs, 1, 1000)
     _in_range("database.dedupe_retention_hours", s.database.dedupe_retention_hours, 1, 24 * 30)
     if s.database.sqlite_synchronous.upper() not in ("NORMAL", "FULL"):
         raise SettingsError("database.sqlite_synchronous must be NORMAL or FULL")
