@@ -1,8 +1,10 @@
 """``make bench``: run the benchmarks and print their figures with the same-run references.
 
 ``python -m bench`` runs them all: script search in-process (:mod:`bench.search`) and through
-the server (:mod:`bench.search_server`), then the callback benchmark; ``python -m bench search``
-or ``python -m bench callback`` runs one part. The exit status is 1 when a target is not met.
+the server (:mod:`bench.search_server`), the callback benchmark, then the group SOP one
+(:mod:`bench.sop`: the scheduler planning and firing 10,000 executions against the bare platform
+calls); ``python -m bench search``, ``callback`` or ``sop`` runs one part. The exit status is 1
+when a target is not met (for ``sop``: when a count is wrong; its timings are only reported).
 
 The callback benchmark runs in rounds; each round measures the bare reference and opsbot back
 to back, so every ratio compares runs minutes apart on the same machine. The figures reported
@@ -21,7 +23,7 @@ import timeit
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import callback, search, search_server
+from bench import callback, search, search_server, sop
 from handlers.matching import Keyword, KeywordIndex, KeywordRule
 
 
@@ -49,12 +51,17 @@ def _match_all(index: KeywordIndex, messages: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
-        "which", nargs="?", choices=("all", "callback", "search"), default="all", help="what to run"
+        "which",
+        nargs="?",
+        choices=("all", "callback", "search", "sop"),
+        default="all",
+        help="what to run",
     )
     parser.add_argument("--rounds", type=int, default=3, help="callback benchmark rounds")
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--requests", type=int, default=200_000, help="pre-built callbacks per run")
+    sop.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.which in ("all", "callback"):
         for tool in ("wrk", "taskset"):
@@ -70,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.which == "all":
             print(flush=True)
         failed |= run_callback(args)
+    if args.which in ("all", "sop"):
+        if args.which == "all":
+            print(flush=True)
+        failed |= sop.measure(args)
     return 1 if failed else 0
 
 

@@ -44,20 +44,9 @@ async def make_groups(stack: Stack, groups: list[tuple[str, str, float]]) -> dic
             notify=False,
         )
         ids[name] = made.chat_id
-    services = stack.app[STAFF_CHAT].service.services
-    if services.group_sync is not None:
-        await services.group_sync.sync("corp")
-    else:  # pragma: no cover - before the group sync existed
-        for owner, name, days_ago in groups:
-            created = datetime.fromtimestamp(int(now - days_ago * DAY), UTC)
-            await repo.save_group(
-                stack.app[ENGINE],
-                app="corp",
-                chat_id=ids[name],
-                name=name,
-                owner=owner,
-                created_at=created,
-            )
+    group_sync = stack.app[STAFF_CHAT].service.services.group_sync
+    assert group_sync is not None
+    await group_sync.sync("corp")
     return ids
 
 
