@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.app import ENGINE
 from storage import mass_repo
 from tests.helpers.stack import Stack, running_stack
-from tests.helpers.staff import WecomPerson
+from tests.helpers.staff import WecomPerson, text_of
 
 FAST = {
     "OPSBOT_SCHEDULER__POLL_SECONDS": "0.2",
@@ -37,6 +37,14 @@ async def build(admin: WecomPerson, content: str, audience: str, when: str) -> s
     assert "发给谁" in await admin.say(content)
     assert "什么时候" in await admin.say(audience)
     return await admin.say(when)
+
+
+async def confirm(admin: WecomPerson, within: float = 10.0) -> tuple[str, str]:
+    """Confirm a send: (the command's answer, the report that follows it). A send "now" can
+    finish before the command's own answer is queued, so the two may come in either order."""
+    await admin.send("确认")
+    first, second = (text_of(e) for e in await admin.answers(2, within))
+    return (first, second) if "开始发送" in first or "将在" in first else (second, first)
 
 
 def shanghai_in(seconds: float) -> str:
@@ -65,9 +73,9 @@ async def test_a_send_now_is_previewed_confirmed_delivered_once_and_reported(
         asked = await admin.say("群发 发送 1")
         assert "发给：全部粉丝，现有 3 人" in asked and "本周末全场八折" in asked
         assert stack.calls(SENDALL) == []  # nothing before the confirmation
-        assert "群发 #1 马上开始发送" in await admin.say("确认")
-        (done,) = await admin.answers()
-        assert "群发 #1 已完成" in done["content"] and "成功 3，失败 0" in done["content"]
+        started, done = await confirm(admin)
+        assert "群发 #1 马上开始发送" in started
+        assert "群发 #1 已完成" in done and "成功 3，失败 0" in done
         for openid in openids:
             assert [m["content"] for m in mass_seen(stack, openid)] == ["本周末全场八折"]
         (call,) = stack.calls(SENDALL)
@@ -94,9 +102,8 @@ async def test_a_channel_audience_goes_by_openid_list(tmp_path: Path, db_url: st
         saved = await build(admin, "春季老朋友专享", "渠道:spring", "现在")
         assert "渠道「spring」来的粉丝（约 2 人）" in saved
         await admin.say("群发 发送 1")
-        await admin.say("确认")
-        (done,) = await admin.answers()
-        assert "成功 2" in done["content"]
+        _, done = await confirm(admin)
+        assert "成功 2" in done
         (call,) = stack.calls("/cgi-bin/message/mass/send")
         assert sorted(call["body"]["touser"]) == sorted(f.openid for f in fans)
         assert mass_seen(stack, other.openid) == []
@@ -153,9 +160,8 @@ async def test_a_call_that_timed_out_but_went_through_is_not_sent_twice(
         admin = WecomPerson(stack, "lilei")
         await build(admin, "只发一次", "全部", "现在")
         await admin.say("群发 发送 1")
-        await admin.say("确认")
-        (done,) = await admin.answers(within=15)
-        assert "群发 #1 已完成" in done["content"]
+        _, done = await confirm(admin, within=15)
+        assert "群发 #1 已完成" in done
         calls = stack.calls(SENDALL)
         assert len(calls) == 2  # the call that timed out, and its retry
         assert len(stack.platform.state("demo").mass_jobs) == 1  # one send on the platform
@@ -174,9 +180,8 @@ async def test_a_platform_that_keeps_failing_is_retried_then_reported(
         admin = WecomPerson(stack, "lilei")
         await build(admin, "忙碌时的群发", "全部", "现在")
         await admin.say("群发 发送 1")
-        await admin.say("确认")
-        (report,) = await admin.answers(within=15)
-        assert report["content"].startswith("任务「群发 #1」执行失败：试了 3 次都没有成功")
+        _, report = await confirm(admin, within=15)
+        assert report.startswith("任务「群发 #1」执行失败：试了 3 次都没有成功")
         assert "失败" in await admin.say("群发 查看 1")
         assert len(stack.calls(SENDALL)) == 3
 
@@ -198,9 +203,8 @@ async def test_a_tag_audience_reaches_the_tagged_followers_only(
         saved = await admin.say("现在")
         assert "标签「VIP」的粉丝（约 2 人）" in saved
         await admin.say("群发 发送 1")
-        await admin.say("确认")
-        (done,) = await admin.answers()
-        assert "成功 2" in done["content"]
+        _, done = await confirm(admin)
+        assert "成功 2" in done
         (call,) = stack.calls(SENDALL)
         assert call["body"]["filter"] == {"is_to_all": False, "tag_id": vip}
         assert [len(mass_seen(stack, o)) for o in [*members, other]] == [1, 1, 0]

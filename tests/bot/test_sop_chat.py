@@ -16,7 +16,7 @@ from scripts_library.model import Draft
 from storage import commands_repo, schedule_repo
 from storage import sop_repo as repo
 from tests.helpers.stack import Stack, running_stack
-from tests.helpers.staff import WecomPerson
+from tests.helpers.staff import WecomPerson, text_of
 
 FAST = {
     "OPSBOT_SCHEDULER__POLL_SECONDS": "0.2",
@@ -48,6 +48,14 @@ async def make_groups(stack: Stack, groups: list[tuple[str, str, float]]) -> dic
     assert group_sync is not None
     await group_sync.sync("corp")
     return ids
+
+
+async def confirm(admin: WecomPerson) -> tuple[str, str]:
+    """Confirm a run-now: (the command's answer, the report of the run). The run can end before
+    the command's own answer is queued, so the two may come in either order."""
+    await admin.send("确认")
+    first, second = (text_of(e) for e in await admin.answers(2))
+    return (first, second) if "正在执行" in first else (second, first)
 
 
 def tasks(stack: Stack) -> list[GroupMsgTask]:
@@ -120,9 +128,9 @@ async def test_an_admin_builds_a_sop_and_runs_it_now_for_each_owner(
         assert "· zhangsan：2 个群（VIP 一群、VIP 二群）" in asked
         assert "· lisi：1 个群（VIP 三群）" in asked and "回复「确认」" in asked
         assert tasks(stack) == []  # nothing before the confirmation
-        assert "正在执行群SOP「VIP周报」" in await admin.say("确认")
-        (report,) = await admin.answers()
-        assert report["content"] == "群SOP「VIP周报」：2 位群主已创建群发任务（3 个群）。"
+        started, report = await confirm(admin)
+        assert "正在执行群SOP「VIP周报」" in started
+        assert report == "群SOP「VIP周报」：2 位群主已创建群发任务（3 个群）。"
 
         by_sender = {t.sender: t for t in tasks(stack)}
         assert sorted(by_sender) == ["lisi", "zhangsan"] and len(tasks(stack)) == 2
@@ -198,18 +206,16 @@ async def test_a_busy_platform_is_retried_then_reported(tmp_path: Path, db_url: 
         # Busy once: the retry creates the task, once.
         stack.wecom.inject_fault(TEMPLATE, errcode=-1, times=1)
         await admin.say("SOP 立即执行 周报")
-        await admin.say("确认")
-        (report,) = await admin.answers()
-        assert report["content"] == "群SOP「周报」：1 位群主已创建群发任务（1 个群）。"
+        _, report = await confirm(admin)
+        assert report == "群SOP「周报」：1 位群主已创建群发任务（1 个群）。"
         assert len(stack.wecom.calls_to(TEMPLATE)) == 2 and len(tasks(stack)) == 1
 
         # Busy every time: tried 3 times, then the admin is told; no task is made.
         stack.wecom.inject_fault(TEMPLATE, errcode=-1, times=3)
         await admin.say("SOP 立即执行 周报")
-        await admin.say("确认")
-        (failed,) = await admin.answers()
-        assert failed["content"].startswith("任务「群SOP 周报（立即执行）」执行失败：试了 3 次")
-        assert "企业微信暂时不可用" in failed["content"]
+        _, failed = await confirm(admin)
+        assert failed.startswith("任务「群SOP 周报（立即执行）」执行失败：试了 3 次")
+        assert "企业微信暂时不可用" in failed
         assert len(stack.wecom.calls_to(TEMPLATE)) == 5 and len(tasks(stack)) == 1
         assert "【群SOP提醒】周报" in await reminder(stack, "zhangsan")
 
