@@ -173,6 +173,12 @@ async def move(
         return bool(result.rowcount)
 
 
+async def set_job(engine: AsyncEngine, send_id: int, job_id: int) -> None:
+    """Remember the send's scheduled job, whatever its status became meanwhile."""
+    async with engine.begin() as conn:
+        await conn.execute(update(_sends).where(_sends.c.id == send_id).values(job_id=job_id))
+
+
 async def add_parts(
     engine: AsyncEngine, send: MassSend, parts: list[tuple[str, int]]
 ) -> list[Part]:

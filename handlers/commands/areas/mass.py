@@ -196,7 +196,7 @@ async def start_send(ctx: Ctx) -> Outcome:
     except ScheduleError as exc:
         await repo.move(ctx.engine, send.id, "draft", allowed=("scheduled",))
         raise CommandError(str(exc)) from None
-    await repo.move(ctx.engine, send.id, "scheduled", allowed=("scheduled",), job_id=job.id)
+    await repo.set_job(ctx.engine, send.id, job.id)  # the job may have started already
     when = "马上开始发送" if send.send_at is None else f"将在 {_when(send)} 发送"
     return Outcome.say(
         f"群发 #{send.id} {when}（{describe_audience(send.audience)}，"
