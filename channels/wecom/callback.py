@@ -10,8 +10,9 @@ with an empty body (no passive reply: answers go out through the API).
 
 Customer-group changes (``Event=change_external_chat``, §4.10) are decoded to a
 :class:`GroupChange` and handed to ``on_group_change`` when one is given (its failure answers
-503 as well); without it they are acknowledged with 200 and logged. Staff messages are
-unaffected.
+503 as well); without it they are acknowledged with 200 and logged. Customer changes
+(``Event=change_external_contact``, §4.5) go the same way to ``on_contact_change`` as a
+:class:`ContactChange`. Staff messages are unaffected.
 """
 
 from __future__ import annotations
@@ -26,12 +27,19 @@ from aiohttp import web
 
 from channels.wechat.verify import CallbackRejected, Envelope, check_timestamp, parse_xml
 from channels.wecom.app import WecomApp
-from channels.wecom.decode import GroupChange, decode_group_change, decode_staff_message
+from channels.wecom.decode import (
+    ContactChange,
+    GroupChange,
+    decode_contact_change,
+    decode_group_change,
+    decode_staff_message,
+)
 from handlers.staff import StaffHandler
 
 log = logging.getLogger(__name__)
 
 GroupChangeHandler = Callable[[GroupChange], Awaitable[None]]
+ContactChangeHandler = Callable[[ContactChange], Awaitable[None]]
 
 
 class _App:
@@ -53,10 +61,12 @@ class WecomCallback:
         max_body_bytes: int,
         clock: Callable[[], float] = time.time,
         on_group_change: GroupChangeHandler | None = None,
+        on_contact_change: ContactChangeHandler | None = None,
     ) -> None:
         self._apps = {a.name: _App(a) for a in apps}
         self._handler = handler
         self._on_group_change = on_group_change
+        self._on_contact_change = on_contact_change
         self._window = timestamp_window
         self._max_body = max_body_bytes
         self._clock = clock
@@ -87,11 +97,18 @@ class WecomCallback:
             timestamp, nonce = self._fresh(query)
             fields = _open(app, query, await self._body(request), timestamp, nonce)
             change = decode_group_change(app.config, fields)
-            message = None if change is not None else decode_staff_message(app.config, fields)
+            contact = None if change is not None else decode_contact_change(app.config, fields)
+            message = (
+                None
+                if change is not None or contact is not None
+                else decode_staff_message(app.config, fields)
+            )
         except CallbackRejected as exc:
             return _refuse(request, exc)
         if change is not None:
             return await self._group_change(change)
+        if contact is not None:
+            return await self._contact_change(contact)
         if message is None:
             log.info(
                 "WeCom app %s: %s %s from %s needs no answer",
@@ -120,6 +137,23 @@ class WecomCallback:
             return web.Response()
         try:
             await self._on_group_change(change)
+        except Exception:
+            log.exception("%s could not be handled; WeCom will retry", change.dedupe_key)
+            return web.Response(status=503, text="temporarily unavailable")
+        return web.Response()
+
+    async def _contact_change(self, change: ContactChange) -> web.Response:
+        if self._on_contact_change is None:
+            log.info(
+                "WeCom app %s: customer %s %s of %s acknowledged (no contact handler)",
+                change.account,
+                change.external_userid,
+                change.change_type,
+                change.userid,
+            )
+            return web.Response()
+        try:
+            await self._on_contact_change(change)
         except Exception:
             log.exception("%s could not be handled; WeCom will retry", change.dedupe_key)
             return web.Response(status=503, text="temporarily unavailable")

@@ -1,5 +1,6 @@
 """Async client of the WeCom server API for one self-built app (platform-facts.md §4.1, §4.3,
-and for customer groups and group mass messages §4.8, §4.11).
+for contact ways, welcome messages and customer details §4.4-4.7, and for customer groups and
+group mass messages §4.8, §4.11).
 
 - The access token comes from :class:`channels.tokens.SharedToken` (database-shared), fetched
   with the app's secret from ``/cgi-bin/gettoken``.
@@ -47,11 +48,19 @@ NOT_A_MEMBER = 0  # our code: the OAuth code identified someone outside the corp
 NOT_A_CUSTOMER_GROUP = 90501  # a chat id that is no (longer a) customer group of the corp
 OWNERS_NEED_FILTER = 81017  # groupchat/list without owners when the app sees > 1000 members
 
+WELCOME_CODE_USED = 41051  # welcome code used already, expired, or the customer already chatted
+WELCOME_BUSY = 41096  # another app is sending this customer's welcome (not a success)
+NOT_A_CUSTOMER = 84061  # the member does not (or not yet) have that customer
+INVALID_EXTERNAL_USERID = 40096  # unknown external userid (wording unconfirmed)
+
 GROUPCHAT_PAGE_MAX = 1000  # groupchat/list limit: 1..1000
 OWNER_FILTER_MAX = 100  # userids per owner_filter (an official limit not in the sheet: unconfirmed)
 GROUP_TASK_CHATS = 2000  # chat_id_list of one add_msg_template
 TEMPLATE_ATTACHMENTS = 9
 GROUPMSG_PAGE = 1000  # limit of get_groupmsg_task / get_groupmsg_send_result (unconfirmed)
+CONTACT_WAY_STATE_CHARS = 30
+CONTACT_WAY_REMARK_CHARS = 30
+WELCOME_ATTACHMENTS = 9
 
 
 ERRCODES = ErrcodeTable(
@@ -333,6 +342,148 @@ class WecomClient:
             "send_list",
         )
 
+    # Customer contact: 「联系我」 contact ways, welcome messages, customer details.
+
+    async def add_contact_way(
+        self,
+        users: Sequence[str],
+        *,
+        multi: bool = False,
+        state: str = "",
+        remark: str = "",
+        skip_verify: bool = True,
+        parties: Sequence[int] = (),
+    ) -> tuple[str, str]:
+        """A 「联系我」 QR code (scene 2) that adds one of ``users`` (type 1 with exactly one
+        member unless ``multi``; ``parties`` only with ``multi``); (config_id, qr_code).
+
+        ``state`` (≤ 30 characters) comes back as ``State`` in the add event and in the
+        customer's details; ``remark`` ≤ 30 characters. Longer values or a wrong number of
+        members raise :class:`ValueError`. API-made ways do not show in the admin console:
+        keep the config_id. After :class:`OutcomeUnknown` a way may exist."""
+        if not multi and (len(users) != 1 or parties):
+            raise ValueError("a single-member contact way takes exactly one user and no parties")
+        if multi and not users and not parties:
+            raise ValueError("a multi-member contact way needs users or parties")
+        _check_chars("state", state, CONTACT_WAY_STATE_CHARS)
+        _check_chars("remark", remark, CONTACT_WAY_REMARK_CHARS)
+        body: dict[str, Any] = {
+            "type": 2 if multi else 1,
+            "scene": 2,
+            "skip_verify": skip_verify,
+            "user": list(users),
+        }
+        if parties:
+            body["party"] = list(parties)
+        if state:
+            body["state"] = state
+        if remark:
+            body["remark"] = remark
+        answer = await self.call("POST", "/cgi-bin/externalcontact/add_contact_way", json=body)
+        config_id, qr_code = answer.get("config_id"), answer.get("qr_code")
+        if not isinstance(config_id, str) or not config_id:
+            raise PlatformRejected(0, "add_contact_way answered without a config_id")
+        if not isinstance(qr_code, str) or not qr_code:
+            raise PlatformRejected(0, "add_contact_way answered without a qr_code")
+        return config_id, qr_code
+
+    async def get_contact_way(self, config_id: str) -> dict[str, Any]:
+        """The ``contact_way`` object of one contact way (type, scene, user, state, ...)."""
+        answer = await self.call(
+            "POST", "/cgi-bin/externalcontact/get_contact_way", json={"config_id": config_id}
+        )
+        way = answer.get("contact_way")
+        if not isinstance(way, dict):
+            raise PlatformRejected(0, "get_contact_way answered without a contact_way")
+        return way
+
+    async def update_contact_way(
+        self,
+        config_id: str,
+        *,
+        users: Sequence[str] | None = None,
+        state: str | None = None,
+        remark: str | None = None,
+        skip_verify: bool | None = None,
+    ) -> None:
+        """Change the given fields of a contact way (None leaves a field as it is)."""
+        body: dict[str, Any] = {"config_id": config_id}
+        if users is not None:
+            body["user"] = list(users)
+        if state is not None:
+            _check_chars("state", state, CONTACT_WAY_STATE_CHARS)
+            body["state"] = state
+        if remark is not None:
+            _check_chars("remark", remark, CONTACT_WAY_REMARK_CHARS)
+            body["remark"] = remark
+        if skip_verify is not None:
+            body["skip_verify"] = skip_verify
+        await self.call("POST", "/cgi-bin/externalcontact/update_contact_way", json=body)
+
+    async def del_contact_way(self, config_id: str) -> None:
+        """Remove a contact way: its code adds nobody any more."""
+        await self.call(
+            "POST", "/cgi-bin/externalcontact/del_contact_way", json={"config_id": config_id}
+        )
+
+    async def send_welcome_msg(
+        self, welcome_code: str, text: str, attachments: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """The welcome of a new customer, with the ``WelcomeCode`` of its add event: within 20
+        seconds of the event and once. A used or expired code (or a customer who already
+        chatted) raises :class:`PlatformRejected` with :data:`WELCOME_CODE_USED` — do not
+        retry; :data:`WELCOME_BUSY` means another app is sending one. At most 9 attachments
+        (each ``{"msgtype": ..., type: {...}}``, as for group messages); more, or neither
+        text nor attachments, raise :class:`ValueError`."""
+        if len(attachments) > WELCOME_ATTACHMENTS:
+            raise ValueError(f"a welcome carries at most {WELCOME_ATTACHMENTS} attachments")
+        if not text and not attachments:
+            raise ValueError("a welcome needs text or attachments")
+        body: dict[str, Any] = {"welcome_code": welcome_code}
+        if text:
+            body["text"] = {"content": text}
+        if attachments:
+            body["attachments"] = list(attachments)
+        await self.call("POST", "/cgi-bin/externalcontact/send_welcome_msg", json=body)
+
+    async def remark_external_contact(self, userid: str, external_userid: str, remark: str) -> None:
+        """Member ``userid``'s remark of a customer. A member who does not have that customer
+        raises :class:`RecipientUnreachable` :data:`NOT_A_CUSTOMER` (it can happen shortly
+        after the add event: retry after a short delay); the remark's length limit is the
+        platform's (commonly 20 characters, unconfirmed)."""
+        await self.call(
+            "POST",
+            "/cgi-bin/externalcontact/remark",
+            json={"userid": userid, "external_userid": external_userid, "remark": remark},
+        )
+
+    async def get_external_contact(self, external_userid: str) -> dict[str, Any]:
+        """A customer's details: ``{"external_contact": {...}, "follow_user": [{userid, remark,
+        description, createtime, state, ...}]}``, every page of follow_user."""
+        follow: list[dict[str, Any]] = []
+        contact: dict[str, Any] = {}
+        cursor = ""
+        cursors: set[str] = set()
+        path = "/cgi-bin/externalcontact/get"
+        while True:
+            params = {"external_userid": external_userid}
+            if cursor:
+                params["cursor"] = cursor
+            answer = await self.call("GET", path, params=params)
+            found = answer.get("external_contact")
+            if not isinstance(found, dict):
+                raise PlatformRejected(0, f"{path} answered without an external_contact")
+            contact = found
+            page = answer.get("follow_user", [])
+            if isinstance(page, list):
+                follow.extend(item for item in page if isinstance(item, dict))
+            cursor = answer.get("next_cursor") or ""
+            if not isinstance(cursor, str) or not cursor:
+                return {"external_contact": contact, "follow_user": follow}
+            if cursor in cursors:
+                raise PlatformRejected(0, f"{path} answered the same next_cursor twice")
+            cursors.add(cursor)
+
     async def _collect(self, path: str, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
         """Every item of the ``key`` lists of a paged POST API, following ``next_cursor``
         until it is empty (a cursor answered twice is refused rather than looped on)."""
@@ -352,6 +503,11 @@ class WecomClient:
             if cursor in cursors:
                 raise PlatformRejected(0, f"{path} answered the same next_cursor twice")
             cursors.add(cursor)
+
+
+def _check_chars(name: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ValueError(f"{name} is longer than {limit} characters")
 
 
 def _ticket(where: str, answer: dict[str, Any]) -> tuple[str, int]:

@@ -1,5 +1,6 @@
 """Decrypted WeCom app-chat fields -> neutral :class:`StaffMessage` (platform-facts.md §4.2),
-and customer-group change events -> :class:`GroupChange` (§4.10).
+customer-group change events -> :class:`GroupChange` (§4.10) and customer change events ->
+:class:`ContactChange` (§4.5).
 
 Only what a staff member types or sends as a picture becomes a message for the command layer;
 events (entering the app, menu clicks, customer-contact changes, ...) and other message types
@@ -9,6 +10,9 @@ equal for every retry of one delivery.
 ``Event=change_external_chat`` (from ``sys``, no AgentID) decodes to a :class:`GroupChange`.
 Events may be lost or reordered and older payloads do not say who joined or left: treat one as
 a hint to re-read the group (``groupchat/get``), not as an increment log.
+
+``Event=change_external_contact`` (from ``sys``, no AgentID) decodes to a
+:class:`ContactChange`; an add event's ``welcome_code`` must be used within 20 seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from handlers.staff import StaffMessage
 PLATFORM = "wecom"
 MAX_TEXT = 4096  # characters; WeCom itself caps a text message at 2048 bytes
 GROUP_CHANGE_EVENT: Final = "change_external_chat"
+CONTACT_CHANGE_EVENT: Final = "change_external_contact"
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,61 @@ def decode_group_change(app: WecomApp, fields: dict[str, Any]) -> GroupChange | 
         members=_items(fields.get("MemChangeList")),
         last_member_version=_optional_text(fields, "LastMemVer"),
         member_version=_optional_text(fields, "CurMemVer"),
+    )
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """A change of a customer relation (客户联系), as WeCom announced it.
+
+    ``change_type`` is ``add_external_contact``, ``add_half_external_contact``,
+    ``edit_external_contact``, ``del_external_contact``, ``del_follow_user`` or
+    ``transfer_fail`` (other values are passed on as they come). ``userid`` is the member,
+    ``external_userid`` the customer. Add events carry ``state`` (the contact way's state, ""
+    when none) and ``welcome_code`` ("" when no welcome may be sent: then do not send one);
+    ``source`` is del_external_contact's Source and ``fail_reason`` transfer_fail's FailReason.
+    """
+
+    corp: str
+    change_type: str
+    userid: str
+    external_userid: str
+    state: str
+    welcome_code: str
+    at: int
+    """CreateTime, epoch seconds."""
+    account: str
+    """The app's settings name."""
+    source: str = ""
+    fail_reason: str = ""
+
+    @property
+    def dedupe_key(self) -> str:
+        """Equal for every retry of one event (§4.2: ChangeType and ids, not only the time)."""
+        return (
+            f"{PLATFORM}:{self.account}:contact:{self.userid}:{self.external_userid}:"
+            f"{self.change_type}:{self.at}"
+        )
+
+
+def decode_contact_change(app: WecomApp, fields: dict[str, Any]) -> ContactChange | None:
+    """The customer change in ``fields``, None for anything else; raise
+    :class:`CallbackRejected` (400) when a change_external_contact event is malformed."""
+    if str(fields.get("MsgType", "")).lower() != "event":
+        return None
+    if str(fields.get("Event", "")).lower() != CONTACT_CHANGE_EVENT:
+        return None
+    return ContactChange(
+        corp=_field(fields, "ToUserName"),
+        change_type=_field(fields, "ChangeType"),
+        userid=_field(fields, "UserID"),
+        external_userid=_field(fields, "ExternalUserID"),
+        state=_optional_text(fields, "State"),
+        welcome_code=_optional_text(fields, "WelcomeCode"),
+        at=_required_number(fields, "CreateTime"),
+        account=app.name,
+        source=_optional_text(fields, "Source"),
+        fail_reason=_optional_text(fields, "FailReason"),
     )
 
 

@@ -19,6 +19,11 @@ both ways:
   (`FakeWecom.confirm_group_task`) and respect each group's receive cap; control methods on
   `FakeWecom` (`create_group`, `add_group_members`, `dismiss_group`, ...) change the groups and
   send the matching `change_external_chat` callbacks.
+* customer contact (客户联系): 「联系我」 contact ways (`add_contact_way`, `get_contact_way`,
+  `update_contact_way`, `del_contact_way`), `send_welcome_msg` with single-use welcome codes
+  that live 20 s of platform time, `externalcontact/remark` and `externalcontact/get`; control
+  methods (`scan_contact_way`, `delete_external_contact`, `delete_follow_user`) change the
+  customers and send the matching `change_external_contact` callbacks.
 
 The pure builders (`wecom_text_xml`, `build_wecom_callback`, ...) are also what bot tests use to
 make inbound requests. All platform time reads the `Clock`, which tests advance. The fake
@@ -34,6 +39,7 @@ from .callbacks import (
     build_wecom_verification,
     decode_wecom_reply,
     open_wecom_envelope,
+    wecom_contact_change_xml,
     wecom_decrypt,
     wecom_encrypt,
     wecom_event_xml,
@@ -41,6 +47,8 @@ from .callbacks import (
     wecom_image_xml,
     wecom_text_xml,
 )
+from .contact_control import ContactOutcome
+from .contacts import ContactWay, ExternalContact, FollowUser
 from .errors import WecomApiError
 from .group_control import GroupOutcome
 from .groups import CustomerGroup, GroupMember, GroupMsgTask, new_external_userid
@@ -53,10 +61,14 @@ __all__ = [
     "WECOM_FAKE_STATE",
     "ApiCall",
     "Clock",
+    "ContactOutcome",
+    "ContactWay",
     "CustomerGroup",
+    "ExternalContact",
     "FakeMember",
     "FakeWecom",
     "FakeWecomApp",
+    "FollowUser",
     "GroupMember",
     "GroupMsgTask",
     "GroupOutcome",
@@ -71,6 +83,7 @@ __all__ = [
     "decode_wecom_reply",
     "new_external_userid",
     "open_wecom_envelope",
+    "wecom_contact_change_xml",
     "wecom_decrypt",
     "wecom_encrypt",
     "wecom_event_xml",

@@ -124,12 +124,19 @@ ATTACHMENTS: Final[dict[str, Rule]] = {
 
 
 def _attachments(state: AppState, body: dict[str, Any], now: float) -> list[dict[str, Any]]:
+    return read_attachments(state, body, now, state.limits.msg_template_attachments)
+
+
+def read_attachments(
+    state: AppState, body: dict[str, Any], now: float, ceiling: int
+) -> list[dict[str, Any]]:
+    """The `attachments` of a body as the customer sees them (also used by send_welcome_msg):
+    at most `ceiling`, each checked by its msgtype's rule."""
     items = body.get("attachments", [])
     if items is None:
         return []
     if not isinstance(items, list):
         raise WecomApiError(40058, "attachments must be a list")
-    ceiling = state.limits.msg_template_attachments
     if len(items) > ceiling:
         raise WecomApiError(40058, f"at most {ceiling} attachments, got {len(items)}")
     seen: list[dict[str, Any]] = []

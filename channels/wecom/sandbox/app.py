@@ -10,7 +10,7 @@ from aiohttp import web
 
 from channels.wechat.sandbox.clock import Clock
 
-from . import api_group_msg, api_groups, api_jssdk, api_media, api_message, api_token
+from . import api_contacts, api_group_msg, api_groups, api_jssdk, api_media, api_message, api_token
 from .api import Handler, endpoint
 from .apps import FakeWecomApp
 from .control import add_control_routes
@@ -40,6 +40,13 @@ API_ROUTES: Final[tuple[tuple[str, str, Handler, bool], ...]] = (
         api_group_msg.get_groupmsg_send_result,
         True,
     ),
+    ("POST", "/cgi-bin/externalcontact/add_contact_way", api_contacts.add_contact_way, True),
+    ("POST", "/cgi-bin/externalcontact/get_contact_way", api_contacts.get_contact_way, True),
+    ("POST", "/cgi-bin/externalcontact/update_contact_way", api_contacts.update_contact_way, True),
+    ("POST", "/cgi-bin/externalcontact/del_contact_way", api_contacts.del_contact_way, True),
+    ("POST", "/cgi-bin/externalcontact/send_welcome_msg", api_contacts.send_welcome_msg, True),
+    ("POST", "/cgi-bin/externalcontact/remark", api_contacts.remark, True),
+    ("GET", "/cgi-bin/externalcontact/get", api_contacts.get_external_contact, True),
 )
 """(method, path, handler, needs access_token) of every WeCom API the fake serves."""
 

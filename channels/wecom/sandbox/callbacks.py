@@ -153,6 +153,38 @@ def wecom_group_change_xml(
     return "<xml>" + _inner(fields) + listing + _inner(versions) + "</xml>"
 
 
+def wecom_contact_change_xml(
+    app: FakeWecomApp,
+    change_type: str,
+    userid: str,
+    external_userid: str,
+    create_time: int,
+    *,
+    state: str | None = None,
+    welcome_code: str = "",
+    source: str = "",
+) -> str:
+    """A customer change (§4.5): Event change_external_contact from "sys", no AgentID.
+
+    Add events carry `State` (given as `state`, "" included) and a `WelcomeCode` when one can
+    be sent; del_external_contact may carry `Source`.
+    """
+    fields: dict[str, XmlValue] = {
+        **_head(app, "sys", create_time, "event"),
+        "Event": "change_external_contact",
+        "ChangeType": change_type,
+        "UserID": userid,
+        "ExternalUserID": external_userid,
+    }
+    if state is not None:
+        fields["State"] = state
+    if welcome_code:
+        fields["WelcomeCode"] = welcome_code
+    if source:
+        fields["Source"] = source
+    return render_xml(fields)
+
+
 # the signed, encrypted requests
 
 

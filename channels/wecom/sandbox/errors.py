@@ -27,6 +27,7 @@ ERRMSG: Final[Mapping[int, str]] = {
     40056: "invalid agentid",
     40058: "invalid parameter",
     40074: "news message does not support the safe type",
+    40096: "invalid external userid",
     41001: "access_token missing",
     41002: "corpid missing",
     41004: "corpsecret missing",
@@ -37,6 +38,8 @@ ERRMSG: Final[Mapping[int, str]] = {
     41011: "agentid missing",
     41016: "title missing",
     41033: "description missing",
+    41037: "contact way type missing",
+    41051: "externaluser has started chatting",
     42001: "access_token expired",
     44001: "empty media data",
     44004: "empty content",
@@ -48,6 +51,7 @@ ERRMSG: Final[Mapping[int, str]] = {
     81012: "missing touser, toparty and totag",
     81013: "user & party & tag all invalid",
     81017: "too many visible members: filter groupchat/list by owner",
+    84061: "not external contact",
     90501: "chat is not an external group chat",
 }
 WRONG_JSON: Final = "Warning: wrong json format."

@@ -70,6 +70,21 @@ class WecomLimits:
     group_msg_per_day: int | None = None
     """Per calendar day; None = no daily cap (the admin may set 1)."""
 
+    # contact ways (§4.4), welcome messages (§4.6) and customer remarks (§4.7)
+    contact_way_state_chars: int = 30
+    """`state` of a contact way (40058 beyond: the code is the fake's choice)."""
+    contact_way_remark_chars: int = 30
+    """`remark` of a contact way (40058 beyond)."""
+    welcome_code_ttl: float = 20.0
+    """Seconds a WelcomeCode can be used (once) after its add event."""
+    welcome_attachments: int = 9
+    welcome_text_bytes: int = 4000
+    """text.content of send_welcome_msg (**unconfirmed**; refused beyond)."""
+    external_remark_chars: int = 20
+    """`remark` of externalcontact/remark (**unconfirmed**; 40058 beyond)."""
+    external_description_chars: int = 150
+    """`description` of externalcontact/remark (**unconfirmed**; 40058 beyond)."""
+
 
 class RateWindow:
     """At most `limit` events in any `period` seconds; check and record are separate."""

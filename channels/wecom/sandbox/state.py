@@ -15,6 +15,7 @@ from channels.wechat.sandbox.clock import Clock
 from channels.wechat.sandbox.errors import ActionRejected
 
 from .apps import FakeWecomApp
+from .contacts import CorpContacts, ExternalContact
 from .groups import CorpGroups, CustomerGroup, GroupMsgTask
 from .jssdk import Identity, JssdkState, TicketView
 from .limits import RateWindow, WecomLimits
@@ -23,6 +24,7 @@ from .timeline import MemberTimeline, TimelineEntry
 from .tokens import WecomTokenStore
 
 if TYPE_CHECKING:
+    from .contact_control import ContactControl, ContactOutcome
     from .group_control import GroupControl, GroupOutcome
     from .member import FakeMember
 
@@ -91,6 +93,7 @@ class CorpState:
     directory: dict[str, DirectoryMember] = field(default_factory=dict)
     """By lower-cased userid (WeCom userids are case-insensitive)."""
     groups: CorpGroups = field(default_factory=CorpGroups)
+    contacts: CorpContacts = field(default_factory=CorpContacts)
 
     def find(self, userid: str) -> DirectoryMember | None:
         """A member by userid, ignoring case."""
@@ -341,6 +344,54 @@ class FakeWecom:
         their receive caps (result status 1, or 3 at the cap). ActionRejected when the task is
         unknown in the corp (404), `userid` is not its sender (403) or it was sent (409)."""
         return self._groups(app).confirm(userid, msgid)
+
+    # customer contact: contact ways, external contacts, welcome codes (§4.4-4.7)
+
+    def _contacts(self, app: str) -> ContactControl:
+        from .contact_control import ContactControl
+
+        return ContactControl(self, self.state(app))
+
+    async def scan_contact_way(
+        self,
+        app: str,
+        config_id: str,
+        *,
+        name: str = "",
+        userid: str | None = None,
+        welcome: bool = True,
+        notify: bool = True,
+    ) -> ContactOutcome:
+        """A new WeChat customer called `name` scans contact way `config_id` and adds one of
+        its members: `userid`, or for a multi-member code the members take turns. The fake
+        creates the external contact and sends change_external_contact / add_external_contact
+        with State and, when `welcome` (False: the customer already chatted or the admin
+        configured a welcome), a WelcomeCode."""
+        return await self._contacts(app).scan(config_id, name, userid, welcome, notify)
+
+    async def delete_external_contact(
+        self, app: str, userid: str, external_userid: str, *, source: str = "", notify: bool = True
+    ) -> ContactOutcome:
+        """The member `userid` deletes the customer (del_external_contact, with `source`)."""
+        return await self._contacts(app).drop(
+            userid, external_userid, "del_external_contact", source, notify
+        )
+
+    async def delete_follow_user(
+        self, app: str, userid: str, external_userid: str, *, notify: bool = True
+    ) -> ContactOutcome:
+        """The customer deletes the member `userid` (del_follow_user)."""
+        return await self._contacts(app).drop(
+            userid, external_userid, "del_follow_user", "", notify
+        )
+
+    def external_contact(self, app: str, external_userid: str) -> ExternalContact:
+        """A customer of the app's corp (ActionRejected 404 if unknown); its `received` list
+        holds the welcome messages it got."""
+        found = self.state(app).corp.contacts.external(external_userid)
+        if found is None:
+            raise ActionRejected(404, f"no external contact {external_userid!r} in this corp")
+        return found
 
     # web pages: OAuth sign-in and JS-SDK tickets
 

@@ -110,7 +110,7 @@ async def test_a_retried_delivery_has_the_same_dedupe_key(bot: Bot) -> None:
         event_xml(APP, "click"),
         event_xml(APP, "view"),
         event_xml(APP, "subscribe"),
-        event_xml(APP, "change_external_contact", agent=False),  # customer events: no AgentID
+        event_xml(APP, "change_external_tag", agent=False),  # customer-contact events: no AgentID
         text_xml(APP, "x", msg_id=5).replace("[text]", "[voice]"),
         text_xml(APP, "x", msg_id=6).replace("[text]", "[location]"),
         text_xml(APP, "x", msg_id=7).replace("[text]", "[file]"),
