@@ -33,6 +33,7 @@ from channels.wechat.outbound import WechatSender
 from handlers import mass_send
 from handlers.books import ReplyBooks
 from handlers.channel_codes import ChannelCodes
+from handlers.commands.base import split_chat_key
 from handlers.delivery import DeliveryWorker
 from handlers.inbound import InboundProcessor
 from handlers.mass_send import MassSendRunner
@@ -271,12 +272,11 @@ def build_scheduler(
     reports go to the chat the job was made in."""
 
     async def report(job: Job, text: str) -> None:
-        platform, _, rest = job.chat.partition(":")
-        account, _, chat = rest.partition(":")
-        if not chat:
+        where = split_chat_key(job.chat)
+        if where is None:
             log.warning("job %d (%s): %s", job.id, job.name, text)
             return
-        await staff_chat.answers.queue(platform, account, chat, [Text(text)])
+        await staff_chat.answers.queue(*where, [Text(text)])
 
     kinds: dict[str, Handler] = dict(JOB_KINDS)
     s = settings.scheduler

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 import aiohttp
@@ -45,15 +45,16 @@ from channels.errors import (
     PlatformUnavailable,
     RateLimited,
 )
+from channels.wecom import attachments
 from channels.wecom.client import GROUP_TASK_CHATS, WecomClient
-from channels.wecom.limits import cut
-from handlers.commands.base import PlatformFailure
+from channels.wecom.limits import TEMPORARY_MEDIA_REUSE
+from handlers.commands.base import PlatformFailure, Queue, split_chat_key
 from handlers.group_sop import (
     KIND,
     creation_window,
     describe_attachment,
 )
-from handlers.messages import Message, Text
+from handlers.messages import Text
 from handlers.schedules import RetryLater
 from scripts_library.library import ScriptLibrary
 from scripts_library.model import FILE_PREFIX, media_url
@@ -67,14 +68,9 @@ __all__ = ["KIND", "SopContentError", "SopRunner"]
 
 log = logging.getLogger(__name__)
 
-Queue = Callable[[str, str, str, list[Message]], Awaitable[None]]
 
 MB: Final = 1024 * 1024
-MEDIA_REUSE: Final = timedelta(days=3) - timedelta(hours=1)  # WeCom keeps temporary media 3 days
 DOWNLOAD_TIMEOUT: Final = aiohttp.ClientTimeout(total=30)
-LINK_TITLE_BYTES: Final = 128
-LINK_DESC_BYTES: Final = 512
-MINIPROGRAM_TITLE_BYTES: Final = 64
 REMINDER_GROUPS: Final = 10  # group names listed in a reminder
 TASK_SENT: Final = 2  # get_groupmsg_task status once the owner sent the task
 RESULTS: Final = {0: "not_sent", 1: "sent", 2: "not_friend", 3: "cap"}
@@ -291,10 +287,9 @@ class SopRunner:
 
     async def _tell(self, chat: str, text: str) -> None:
         """Tell a chat (``platform:account:chat``) how a firing went."""
-        platform, _, rest = chat.partition(":")
-        account, _, where = rest.partition(":")
-        if where:
-            await self._queue(platform, account, where, [Text(text)])
+        where = split_chat_key(chat)
+        if where is not None:
+            await self._queue(*where, [Text(text)])
         else:
             log.info("%s", text)
 
@@ -318,17 +313,16 @@ class SopRunner:
         if found["kind"] == "image":
             if not found.get("url"):
                 raise SopContentError(f"图片素材「{name}」没有图片地址。")
-            return {"msgtype": "image", "image": {"pic_url": found["url"]}}
+            return attachments.image(pic_url=found["url"])
         url = found.get("url") or detail.get("url") or ""
         if not url:
             raise SopContentError(f"图文素材「{name}」还没有可访问的文章链接。")
-        link: dict[str, Any] = {"title": cut(detail.get("title") or name, LINK_TITLE_BYTES)}
-        link["url"] = url
-        if detail.get("picurl"):
-            link["picurl"] = detail["picurl"]
-        if detail.get("digest"):
-            link["desc"] = cut(detail["digest"], LINK_DESC_BYTES)
-        return {"msgtype": "link", "link": link}
+        return attachments.link(
+            detail.get("title") or name,
+            url,
+            picurl=detail.get("picurl") or "",
+            desc=detail.get("digest") or "",
+        )
 
     async def _script(
         self, client: WecomClient, rule: Rule, item: Mapping[str, Any]
@@ -343,29 +337,22 @@ class SopRunner:
             raise SopContentError(f"附件话术「{title}」已不存在。")
         body = script.body
         if script.kind == "image":
-            media_id = await self._media(client, rule.app, body["image"], IMAGE)
-            return {"msgtype": "image", "image": {"media_id": media_id}}
+            return attachments.image(
+                media_id=await self._media(client, rule.app, body["image"], IMAGE)
+            )
         if script.kind == "video":
-            media_id = await self._media(client, rule.app, body["video"], VIDEO)
-            return {"msgtype": "video", "video": {"media_id": media_id}}
+            return attachments.video(await self._media(client, rule.app, body["video"], VIDEO))
         name = body.get("title") or script.title
         if script.kind == "link":
-            link: dict[str, Any] = {"title": cut(name, LINK_TITLE_BYTES), "url": body["url"]}
-            cover = media_url(body.get("cover", ""), self._file_url)
-            if cover:
-                link["picurl"] = cover
-            if body.get("description"):
-                link["desc"] = cut(body["description"], LINK_DESC_BYTES)
-            return {"msgtype": "link", "link": link}
+            return attachments.link(
+                name,
+                body["url"],
+                picurl=media_url(body.get("cover", ""), self._file_url),
+                desc=body.get("description") or "",
+            )
         if script.kind == "miniprogram":
             cover_id = await self._media(client, rule.app, body["cover"], IMAGE)
-            card = {
-                "title": cut(name, MINIPROGRAM_TITLE_BYTES),
-                "pic_media_id": cover_id,
-                "appid": body["appid"],
-                "page": body["page"],
-            }
-            return {"msgtype": "miniprogram", "miniprogram": card}
+            return attachments.miniprogram(name, cover_id, body["appid"], body["page"])
         raise SopContentError(f"话术「{script.title}」是文本话术，请把文字写进 SOP 的内容。")
 
     async def _media(self, client: WecomClient, app: str, ref: str, rule: _Media) -> str:
@@ -383,7 +370,7 @@ class SopRunner:
             raise SopContentError(f"这个{rule.what}超过 {rule.limit // MB} MB，企业微信不接受。")
         filename = f"{rule.kind}.{EXTENSIONS.get(content_type, 'bin')}"
         media_id = await client.upload_media(rule.kind, filename, data)
-        expires = self._clock() + MEDIA_REUSE
+        expires = self._clock() + TEMPORARY_MEDIA_REUSE
         await library_repo.put_platform_media(self._engine, owner, source, media_id, expires)
         return media_id
 

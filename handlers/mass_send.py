@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.commands.base import OfficialAccountPort, PlatformFailure, Queue
+from handlers.commands.base import OfficialAccountPort, PlatformFailure, Queue, split_chat_key
 from handlers.messages import Text
 from handlers.schedules import RetryLater
 from storage import mass_repo as repo
@@ -97,13 +97,6 @@ def clientmsgid(account: str, send_id: int, part: int) -> str:
     """The id the platform dedupes a part on (at most 64 bytes), the same on every retry."""
     digest = hashlib.sha256(account.encode()).hexdigest()[:10]
     return f"opsbot-{digest}-{send_id}-{part}"
-
-
-def report_chat(chat: str) -> tuple[str, str, str] | None:
-    """``platform:app:chat`` as its three parts (None when the send has no chat)."""
-    platform, _, rest = chat.partition(":")
-    account, _, where = rest.partition(":")
-    return (platform, account, where) if where else None
 
 
 class MassSendRunner:
@@ -196,7 +189,7 @@ class MassSendRunner:
             waited += 0.1
         if send is None:
             return
-        where = report_chat(send.chat)
+        where = split_chat_key(send.chat)
         if where is None:
             return
         t = send.totals

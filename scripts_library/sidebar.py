@@ -28,7 +28,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from importlib import resources
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -44,6 +43,7 @@ from channels.wecom import chat_toolbar
 from channels.wecom.app import WecomApp
 from channels.wecom.client import INVALID_CODE, WecomClient
 from channels.wecom.jssdk import JsConfig, oauth_url, page_url
+from channels.wecom.limits import TEMPORARY_MEDIA_REUSE
 from scripts_library.library import ScriptLibrary
 from scripts_library.model import (
     FILE_PREFIX,
@@ -70,8 +70,6 @@ RESULTS: Final = 20
 MAX_QUERY: Final = 100
 MAX_URL: Final = 2048
 MB: Final = 1024 * 1024
-# WeCom keeps temporary media 3 days; reuse one until an hour before that.
-MEDIA_REUSE: Final = timedelta(days=3) - timedelta(hours=1)
 DOWNLOAD_TIMEOUT: Final = aiohttp.ClientTimeout(total=30)
 _SESSION_LABEL: Final = b"opsbot sidebar session"
 _SPACES: Final = re.compile(r"\s+")
@@ -550,7 +548,7 @@ class Sidebar:
         except PlatformRejected as exc:
             log.warning("sidebar: %s %s refused by WeCom: %s", rule.kind, ref, exc)
             raise ApiError(502, f"企业微信没有接受这个{rule.what}：{exc.message}") from None
-        expires = utcnow() + MEDIA_REUSE
+        expires = utcnow() + TEMPORARY_MEDIA_REUSE
         await library_repo.put_platform_media(self._engine, owner, source, media_id, expires)
         log.info("sidebar: uploaded %s %s for %s", rule.kind, ref[:80], owner)
         return media_id

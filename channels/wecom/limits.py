@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 TEXT_BYTES = 2048  # text content; WeCom truncates beyond
 NEWS_ARTICLES = 8
 NEWS_TITLE_BYTES = 128
 NEWS_DESCRIPTION_BYTES = 512
 IMAGE_BYTES = 10 * 1024 * 1024  # temporary image media
+# Temporary media live 3 days; a media_id is reused until an hour before that.
+TEMPORARY_MEDIA_REUSE = timedelta(days=3) - timedelta(hours=1)
 
 
 def _boundary(data: bytes, end: int) -> int:

@@ -71,6 +71,14 @@ class Caller:
         return role in self.roles or (role == "staff" and "admin" in self.roles)
 
 
+def split_chat_key(key: str) -> tuple[str, str, str] | None:
+    """A :attr:`Caller.chat_key` (``platform:app:chat``) as its three parts; None when it names
+    no chat (work made outside a chat)."""
+    platform, _, rest = key.partition(":")
+    account, _, chat = rest.partition(":")
+    return (platform, account, chat) if chat else None
+
+
 @dataclass
 class Outcome:
     """What a command produced: the answer, and the configuration change it made (if any)."""
