@@ -119,6 +119,31 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class CustomerSettings:
+    """WeCom customer contact: what new customers get, and the unlimited group codes."""
+
+    # The welcome when a code's lead channel has none and admins set no default by chat;
+    # a template with {{ customer.name }} (nickname) and {{ staff.name }}.
+    default_welcome: str = (
+        "您好{{ '，' + customer.name if customer.name else '' }}！我是{{ staff.name or '您的顾问' }}，"
+        "很高兴为您服务，有问题随时找我。"
+    )
+    # New customers' remark: {昵称} {渠道} {接待组} filled in, then cut to remark_chars
+    # (the platform's limit of externalcontact/remark is unconfirmed; commonly 20).
+    remark_pattern: str = "{昵称}-{渠道}"
+    remark_chars: int = 20
+    # The corp tag group (企业标签组) that channel tags the bot creates go into.
+    tag_group: str = "引流渠道"
+    # Remark and tags right after an add may meet 84061 (not yet a customer): tried this often.
+    followup_attempts: int = 5
+    followup_retry_seconds: float = 2.0
+    # Group codes: a group with this many members counts as full (joining by QR stops at 200,
+    # unconfirmed); admins are told when this few groups with room are left.
+    group_full_members: int = 190
+    group_low_water: int = 1
+
+
+@dataclass(frozen=True)
 class SandboxSettings:
     # Start the platform fakes in the same process, on loopback (the embedded default).
     enabled: bool = False
@@ -200,6 +225,7 @@ class Settings:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    customers: CustomerSettings = field(default_factory=CustomerSettings)
     wechat: dict[str, WechatAccountSettings] = field(default_factory=dict)
     wecom: dict[str, WecomAppSettings] = field(default_factory=dict)
     telegram: dict[str, TelegramBotSettings] = field(default_factory=dict)
@@ -355,6 +381,10 @@ def _check(s: Settings) -> None:
     if s.log_level.upper() not in LOG_LEVELS:
         raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
     _in_range("database.outbox_retention_days", s.database.outbox_retention_days, 1, 3650)
+    _in_range("customers.remark_chars", s.customers.remark_chars, 1, 100)
+    _in_range("customers.followup_attempts", s.customers.followup_attempts, 1, 100)
+    _in_range("customers.group_full_members", s.customers.group_full_members, 2, 100000)
+    _in_range("customers.group_low_water", s.customers.group_low_water, 0, 100)
     if s.scheduler.group_sync_seconds < 0:
         raise SettingsError("scheduler.group_sync_seconds must be 0 (off) or more")
     if not s.database.url.get().startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):

@@ -601,3 +601,181 @@ class SopExecutionRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LeadChannelRow(Base):
+    """A lead channel (引流渠道) of a WeCom app: where new customers come from, the welcome they
+    get and the corp tags they are given. ``welcome`` is ``{"text", "attachments": [...]}``
+    (attachments as in group SOPs); an empty welcome means the default one."""
+
+    __tablename__ = "lead_channels"
+    __table_args__ = (UniqueConstraint("app", "name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    welcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | removed
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReceptionGroupRow(Base):
+    """A reception group (接待组): the staff members who receive the new customers of a code,
+    and the remark new customers get (``remark``: a pattern with {昵称} {渠道} {接待组})."""
+
+    __tablename__ = "reception_groups"
+    __table_args__ = (UniqueConstraint("app", "name"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    staff: Mapped[list[str]] = mapped_column(JSON, default=list)
+    remark: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | removed
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveCodeRow(Base):
+    """A channel live code (渠道活码): a 「联系我」 contact way bound to a lead channel and a
+    reception group. ``state`` (≤ 30 characters, unique per app) comes back in add events and
+    identifies the code. ``status``: ``pending`` (being created on the platform), ``active``,
+    ``failed`` (``detail`` says why) or ``removed``."""
+
+    __tablename__ = "live_codes"
+    __table_args__ = (
+        UniqueConstraint("app", "name"),
+        UniqueConstraint("app", "state"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[int] = mapped_column(Integer)
+    group_id: Mapped[int] = mapped_column(Integer)
+    skip_verify: Mapped[bool] = mapped_column(Boolean, default=True)
+    config_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qr_code: Mapped[str] = mapped_column(String(512), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    chat: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactEventRow(Base):
+    """One customer change (change_external_contact) as counted in the stats: an ``add``, a
+    ``del_external`` (the member deleted the customer) or a ``del_follow`` (the customer deleted
+    the member), with the code, channel and reception group it is counted to (from the add's
+    state; deletions take them from the relation's add) and the local ``day``.
+
+    For adds, the welcome and the follow-up work: ``welcome_status`` is ``none`` (no welcome
+    code: nothing may be sent), ``sending`` (claimed; a crash here leaves it, never resent),
+    ``sent``, ``used`` (41051: used, expired or the customer already chatted), ``expired`` (too
+    late to try) or ``failed`` (``welcome_detail`` says why); ``welcome_ms`` the time from the
+    event's arrival to the platform's answer. ``followup`` is ``pending`` until the remark and
+    tags are done (``done``) or given up (``failed``, ``followup_detail``)."""
+
+    __tablename__ = "contact_events"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index(None, "app", "day"),
+        Index(None, "app", "userid", "external_userid"),
+        Index(None, "followup"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    app: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # add | del_external | del_follow
+    userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32), default="")
+    code_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    channel_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    group_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    welcome_status: Mapped[str] = mapped_column(String(16), default="none")
+    welcome_detail: Mapped[str] = mapped_column(Text, default="")
+    welcome_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    followup: Mapped[str] = mapped_column(String(16), default="done")
+    followup_detail: Mapped[str] = mapped_column(Text, default="")
+    remark: Mapped[str] = mapped_column(String(64), default="")
+
+
+class GroupCodeRow(Base):
+    """An unlimited group code (无限群活码): a 「加入群聊」 join way over at most 5 customer
+    groups, replaced by the next ones of ``pool`` as they fill up. ``slug`` names its landing
+    page; ``active`` the chat ids in the join way now; ``full_members`` when a group counts as
+    full; ``low_water`` how few groups with room left make admins be told (``warned`` once)."""
+
+    __tablename__ = "group_codes"
+    __table_args__ = (
+        UniqueConstraint("app", "name"),
+        UniqueConstraint("slug"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    slug: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    config_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qr_code: Mapped[str] = mapped_column(String(512), default="")
+    pool: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[list[str]] = mapped_column(JSON, default=list)
+    auto_create: Mapped[bool] = mapped_column(Boolean, default=False)
+    base_name: Mapped[str] = mapped_column(String(64), default="")
+    base_id: Mapped[int] = mapped_column(Integer, default=1)
+    full_members: Mapped[int] = mapped_column(Integer, default=190)
+    low_water: Mapped[int] = mapped_column(Integer, default=1)
+    warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(160), default="")
+    chat: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupCodeJoinRow(Base):
+    """Customers who joined a group of a group code (by its QR: JoinScene 3), per event."""
+
+    __tablename__ = "group_code_joins"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index(None, "code_id", "day"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    code_id: Mapped[int] = mapped_column(Integer)
+    chat_id: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactSettingsRow(Base):
+    """Per WeCom app customer-contact settings admins change by chat: the default welcome
+    (``{"text", "attachments"}``; empty means the settings file's)."""
+
+    __tablename__ = "contact_settings"
+
+    app: Mapped[str] = mapped_column(String(32), primary_key=True)
+    default_welcome: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_by: Mapped[str] = mapped_column(String(160), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@ ports through which it reaches the platforms (implemented in ``bot/`` over ``cha
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -192,6 +192,26 @@ class SopResultsPort(Protocol):
     async def refresh(self, rule_id: int) -> None: ...
 
 
+class ContactWaysPort(Protocol):
+    """「联系我」 contact ways and member lookups of a WeCom app (raise PlatformFailure)."""
+
+    async def add_contact_way(
+        self, app: str, users: Sequence[str], *, state: str, remark: str, skip_verify: bool
+    ) -> tuple[str, str]:
+        """A QR-code contact way adding one of ``users``: (config_id, qr_code URL)."""
+        ...
+
+    async def update_contact_way(self, app: str, config_id: str, users: Sequence[str]) -> None:
+        """Change who a contact way adds."""
+        ...
+
+    async def del_contact_way(self, app: str, config_id: str) -> None: ...
+
+    async def member_name(self, app: str, userid: str) -> str | None:
+        """A corp member's name ("" when the platform does not say); None when no such member."""
+        ...
+
+
 # Queue answers into a staff chat now (progress of long work): (platform, account, chat, msgs).
 Queue = Callable[[str, str, str, list[Message]], Awaitable[None]]
 
@@ -219,6 +239,7 @@ class Services:
     wecom_apps: tuple[str, ...] = ()  # the WeCom apps, in settings order
     group_sync: GroupSyncPort | None = None
     sop_results: SopResultsPort | None = None
+    contact_ways: ContactWaysPort | None = None
     # The address where the server serves a kept file (a script's picture or video) by SHA-256.
     file_url: Callable[[str], str] = lambda sha256: f"/library/files/{sha256}"
 
