@@ -1,6 +1,6 @@
 """Async client of the WeCom server API for one self-built app (platform-facts.md §4.1, §4.3,
 for contact ways, welcome messages and customer details §4.4-4.7, and for customer groups and
-group mass messages §4.8, §4.11).
+group mass messages §4.8, §4.11, join ways §4.9, corp tags and member names).
 
 - The access token comes from :class:`channels.tokens.SharedToken` (database-shared), fetched
   with the app's secret from ``/cgi-bin/gettoken``.
@@ -52,6 +52,9 @@ WELCOME_CODE_USED = 41051  # welcome code used already, expired, or the customer
 WELCOME_BUSY = 41096  # another app is sending this customer's welcome (not a success)
 NOT_A_CUSTOMER = 84061  # the member does not (or not yet) have that customer
 INVALID_EXTERNAL_USERID = 40096  # unknown external userid (wording unconfirmed)
+TAG_NAME_EXISTS = 40071  # the tag group has a tag of that name already
+INVALID_TAG = 40068  # an unknown corp tag id (or tag group id)
+USER_NOT_FOUND = 60111  # user/get of a userid the corp does not have
 
 GROUPCHAT_PAGE_MAX = 1000  # groupchat/list limit: 1..1000
 OWNER_FILTER_MAX = 100  # userids per owner_filter (an official limit not in the sheet: unconfirmed)
@@ -61,6 +64,11 @@ GROUPMSG_PAGE = 1000  # limit of get_groupmsg_task / get_groupmsg_send_result (u
 CONTACT_WAY_STATE_CHARS = 30
 CONTACT_WAY_REMARK_CHARS = 30
 WELCOME_ATTACHMENTS = 9
+JOIN_WAY_CHATS = 5  # chat_id_list of a join way: 1..5 groups
+JOIN_WAY_STATE_CHARS = 30
+JOIN_WAY_REMARK_CHARS = 30  # the platform truncates longer remarks; we cut them first
+JOIN_WAY_BASE_NAME_CHARS = 40  # room_base_name of auto-created groups
+TAG_NAME_CHARS = 30  # corp tag names (unconfirmed)
 
 
 ERRCODES = ErrcodeTable(
@@ -484,6 +492,165 @@ class WecomClient:
                 raise PlatformRejected(0, f"{path} answered the same next_cursor twice")
             cursors.add(cursor)
 
+    # 「加入群聊」 join ways: one QR code for up to 5 customer groups.
+
+    async def add_join_way(
+        self,
+        chat_ids: Sequence[str],
+        *,
+        state: str = "",
+        remark: str = "",
+        auto_create: bool = False,
+        base_name: str = "",
+        base_id: int = 1,
+    ) -> str:
+        """A join-way QR code (scene 2) for the customer groups ``chat_ids`` (1-5, tried in
+        order: a scan joins the first one with room); its config_id (read the QR code URL with
+        :meth:`get_join_way`).
+
+        ``state`` (≤ 30 characters) is shown on members who joined through it; ``remark`` is
+        cut to 30 characters. With ``auto_create`` the platform creates a new group named
+        ``base_name`` (≤ 40 characters; default the first group's name) + a number counting up
+        from ``base_id`` when every group is full. Wrong counts or lengths raise
+        :class:`ValueError`; a chat id that is not a customer group of the corp raises
+        :class:`PlatformRejected` (:data:`NOT_A_CUSTOMER_GROUP` on the fake). ``auto_create_room``
+        is always sent (the platform's default is 1). Only this app can read or change the way:
+        keep the config_id. After :class:`OutcomeUnknown` a way may exist."""
+        _check_chars("base_name", base_name, JOIN_WAY_BASE_NAME_CHARS)
+        body: dict[str, Any] = {"scene": 2, "chat_id_list": _join_chats(chat_ids)}
+        body.update(
+            _join_fields(
+                state or None,
+                remark or None,
+                auto_create,
+                (base_name or None) if auto_create else None,
+                base_id if auto_create else None,
+            )
+        )
+        answer = await self.call(
+            "POST", "/cgi-bin/externalcontact/groupchat/add_join_way", json=body
+        )
+        config_id = answer.get("config_id")
+        if not isinstance(config_id, str) or not config_id:
+            raise PlatformRejected(0, "add_join_way answered without a config_id")
+        return config_id
+
+    async def get_join_way(self, config_id: str) -> dict[str, Any]:
+        """The ``join_way`` object of one of this app's join ways: config_id, scene, remark,
+        auto_create_room, room_base_name, room_base_id, chat_id_list, qr_code, state."""
+        answer = await self.call(
+            "POST",
+            "/cgi-bin/externalcontact/groupchat/get_join_way",
+            json={"config_id": config_id},
+        )
+        way = answer.get("join_way")
+        if not isinstance(way, dict):
+            raise PlatformRejected(0, "get_join_way answered without a join_way")
+        return way
+
+    async def update_join_way(
+        self,
+        config_id: str,
+        chat_ids: Sequence[str],
+        *,
+        state: str | None = None,
+        remark: str | None = None,
+        auto_create: bool | None = None,
+        base_name: str | None = None,
+        base_id: int | None = None,
+    ) -> None:
+        """Give a join way the groups ``chat_ids`` (always sent, with scene 2) and the other
+        fields that are not None (the platform replaces what it is given). Limits as for
+        :meth:`add_join_way`."""
+        body: dict[str, Any] = {
+            "config_id": config_id,
+            "scene": 2,
+            "chat_id_list": _join_chats(chat_ids),
+        }
+        body.update(_join_fields(state, remark, auto_create, base_name, base_id))
+        await self.call("POST", "/cgi-bin/externalcontact/groupchat/update_join_way", json=body)
+
+    async def del_join_way(self, config_id: str) -> None:
+        """Remove a join way: its QR code joins nobody any more."""
+        await self.call(
+            "POST",
+            "/cgi-bin/externalcontact/groupchat/del_join_way",
+            json={"config_id": config_id},
+        )
+
+    # Corp tags (企业客户标签) and member names.
+
+    async def corp_tags(self) -> list[dict[str, Any]]:
+        """Every tag group of the corp: ``[{group_id, group_name, create_time, order, tag:
+        [{id, name, create_time, order}]}]``."""
+        answer = await self.call("POST", "/cgi-bin/externalcontact/get_corp_tag_list", json={})
+        groups = answer.get("tag_group", [])
+        if not isinstance(groups, list):
+            raise PlatformRejected(0, "get_corp_tag_list answered without a tag_group list")
+        return [g for g in groups if isinstance(g, dict)]
+
+    async def add_corp_tags(self, group_name: str, names: Sequence[str]) -> dict[str, str]:
+        """New tags ``names`` in the tag group ``group_name`` (created when the corp has no
+        group of that name); name -> tag id of each new tag. A name the group has already
+        raises :class:`PlatformRejected` :data:`TAG_NAME_EXISTS` (and adds nothing); no names,
+        a name given twice, or one longer than 30 characters raise :class:`ValueError`."""
+        if not names:
+            raise ValueError("give at least one tag name")
+        if len(set(names)) != len(names):
+            raise ValueError("a tag name is given twice")
+        for name in (group_name, *names):
+            if not name:
+                raise ValueError("tag and group names must not be empty")
+            _check_chars("a tag name", name, TAG_NAME_CHARS)
+        answer = await self.call(
+            "POST",
+            "/cgi-bin/externalcontact/add_corp_tag",
+            json={"group_name": group_name, "tag": [{"name": n} for n in names]},
+        )
+        group = answer.get("tag_group")
+        tags = group.get("tag") if isinstance(group, dict) else None
+        if not isinstance(tags, list):
+            raise PlatformRejected(0, "add_corp_tag answered without a tag_group")
+        created = {
+            str(t["name"]): str(t["id"])
+            for t in tags
+            if isinstance(t, dict) and t.get("name") and t.get("id")
+        }
+        if set(created) != set(names):
+            raise PlatformRejected(0, "add_corp_tag answered other tags than it was given")
+        return created
+
+    async def mark_tag(
+        self,
+        userid: str,
+        external_userid: str,
+        add: Sequence[str],
+        remove: Sequence[str] = (),
+    ) -> None:
+        """Member ``userid`` puts the corp tags ``add`` on a customer and takes ``remove`` off
+        (tag ids). An unknown tag id raises :class:`PlatformRejected` :data:`INVALID_TAG`; a
+        member who does not have that customer :class:`RecipientUnreachable`
+        :data:`NOT_A_CUSTOMER`; nothing to do raises :class:`ValueError`."""
+        if not add and not remove:
+            raise ValueError("give tags to add or to remove")
+        await self.call(
+            "POST",
+            "/cgi-bin/externalcontact/mark_tag",
+            json={
+                "userid": userid,
+                "external_userid": external_userid,
+                "add_tag": list(add),
+                "remove_tag": list(remove),
+            },
+        )
+
+    async def user_name(self, userid: str) -> str:
+        """The name of a member of the corp ("" when the answer has none). A userid the corp
+        does not have raises :class:`PlatformRejected` :data:`USER_NOT_FOUND`."""
+        answer = await self.call("GET", "/cgi-bin/user/get", params={"userid": userid})
+        name = answer.get("name")
+        return name if isinstance(name, str) else ""
+
     async def _collect(self, path: str, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
         """Every item of the ``key`` lists of a paged POST API, following ``next_cursor``
         until it is empty (a cursor answered twice is refused rather than looped on)."""
@@ -508,6 +675,41 @@ class WecomClient:
 def _check_chars(name: str, value: str, limit: int) -> None:
     if len(value) > limit:
         raise ValueError(f"{name} is longer than {limit} characters")
+
+
+def _join_chats(chat_ids: Sequence[str]) -> list[str]:
+    """The chat_id_list of a join way (1-5 distinct chat ids, else ValueError)."""
+    if not 1 <= len(chat_ids) <= JOIN_WAY_CHATS:
+        raise ValueError(f"a join way lists 1-{JOIN_WAY_CHATS} customer groups")
+    if len(set(chat_ids)) != len(chat_ids):
+        raise ValueError("a join way lists a customer group twice")
+    return list(chat_ids)
+
+
+def _join_fields(
+    state: str | None,
+    remark: str | None,
+    auto_create: bool | None,
+    base_name: str | None,
+    base_id: int | None,
+) -> dict[str, Any]:
+    """The join-way fields that are not None, checked; the remark cut to its limit."""
+    body: dict[str, Any] = {}
+    if state is not None:
+        _check_chars("state", state, JOIN_WAY_STATE_CHARS)
+        body["state"] = state
+    if remark is not None:
+        body["remark"] = remark[:JOIN_WAY_REMARK_CHARS]
+    if auto_create is not None:
+        body["auto_create_room"] = 1 if auto_create else 0
+    if base_name is not None:
+        _check_chars("base_name", base_name, JOIN_WAY_BASE_NAME_CHARS)
+        body["room_base_name"] = base_name
+    if base_id is not None:
+        if base_id < 0:
+            raise ValueError("base_id must not be negative")
+        body["room_base_id"] = base_id
+    return body
 
 
 def _ticket(where: str, answer: dict[str, Any]) -> tuple[str, int]:

@@ -24,6 +24,15 @@ both ways:
   that live 20 s of platform time, `externalcontact/remark` and `externalcontact/get`; control
   methods (`scan_contact_way`, `delete_external_contact`, `delete_follow_user`) change the
   customers and send the matching `change_external_contact` callbacks.
+* 「加入群聊」 join ways (`groupchat/add_join_way`, `get_join_way`, `update_join_way`,
+  `del_join_way`; up to 5 live groups, only the creating app may read or manage one, quota
+  shared with contact ways); `FakeWecom.scan_join_way` lets a customer join the first group
+  below the QR cap (JoinScene 3, with the way's state) or auto-creates the next group, sending
+  the `change_external_chat` callbacks; `FakeWecom.join_way` reads one for tests.
+* QR pictures: the `qr_code` URLs of contact ways and join ways point at the fake itself,
+  `{base}/sandbox/wwpic/{config_id}.png`, which serves a real PNG (404 once deleted).
+* corp tags (`get_corp_tag_list`, `add_corp_tag`, `mark_tag`; the tags show in
+  `externalcontact/get` follow_user) and `user/get` for members' names.
 
 The pure builders (`wecom_text_xml`, `build_wecom_callback`, ...) are also what bot tests use to
 make inbound requests. All platform time reads the `Clock`, which tests advance. The fake
@@ -52,9 +61,12 @@ from .contacts import ContactWay, ExternalContact, FollowUser
 from .errors import WecomApiError
 from .group_control import GroupOutcome
 from .groups import CustomerGroup, GroupMember, GroupMsgTask, new_external_userid
+from .join_control import JoinOutcome
+from .join_ways import JoinWay
 from .limits import WecomLimits
 from .member import FakeMember, Outcome
 from .state import ApiCall, FakeWecom, SendRecord
+from .tags import CorpTag, TagGroup
 from .timeline import TimelineEntry
 
 __all__ = [
@@ -63,6 +75,7 @@ __all__ = [
     "Clock",
     "ContactOutcome",
     "ContactWay",
+    "CorpTag",
     "CustomerGroup",
     "ExternalContact",
     "FakeMember",
@@ -72,8 +85,11 @@ __all__ = [
     "GroupMember",
     "GroupMsgTask",
     "GroupOutcome",
+    "JoinOutcome",
+    "JoinWay",
     "Outcome",
     "SendRecord",
+    "TagGroup",
     "TimelineEntry",
     "WecomApiError",
     "WecomLimits",

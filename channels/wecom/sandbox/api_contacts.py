@@ -7,6 +7,9 @@ externalcontact/remark and externalcontact/get.
   ``state`` at most ``contact_way_remark_chars`` / ``contact_way_state_chars`` characters;
   ``skip_verify`` defaults to true. Userids must be members of the corp (40003). Any other bad
   value answers 40058 (the sheet names no code for an over-long state: the fake's choice).
+- ``qr_code`` is a URL on the fake itself (``qr.py``): the picture can be fetched over loopback.
+  A corp holds at most ``ways_max`` contact ways and join ways together; add answers 40058 at
+  the quota (the fake's choice of code).
 - get_contact_way / update_contact_way / del_contact_way take ``config_id``; one the corp does
   not have answers 40058 (**unconfirmed**). update changes only the fields it is given (remark,
   skip_verify, style, state, user, party), with add's rules; type and scene stay.
@@ -19,7 +22,8 @@ externalcontact/remark and externalcontact/get.
   answers 40096, a member who does not have them as customer 84061; ``remark`` and
   ``description`` at most ``external_remark_chars`` / ``external_description_chars`` (40058).
 - externalcontact/get ``?external_userid=``: ``external_contact`` and ``follow_user`` (every
-  member who has them, with remark, description, createtime, state); 40096 when unknown, 84061
+  member who has them, with remark, description, createtime, state and the corp ``tags`` the
+  member marked, ``[{group_name, tag_name, type 1, tag_id}]``); 40096 when unknown, 84061
   when no member has them any more. ``next_cursor`` is always "" (no paging in the fake).
 """
 
@@ -33,6 +37,7 @@ from .api_groups import text
 from .contacts import ContactWay, new_config_id
 from .errors import WecomApiError
 from .limits import utf8_len
+from .qr import base_url
 from .state import USERID, AppState
 
 TYPES = (1, 2)
@@ -102,6 +107,13 @@ def _check_members(way_type: int, users: list[str], parties: list[int]) -> None:
         raise WecomApiError(40058, "a type 2 contact way needs user or party")
 
 
+def check_ways_quota(ctx: ApiContext) -> None:
+    """40058 when the corp holds as many contact ways and join ways as it may."""
+    ceiling = ctx.state.limits.ways_max
+    if ctx.state.corp.contacts.way_count >= ceiling:
+        raise WecomApiError(40058, f"the corp holds {ceiling} contact ways and join ways")
+
+
 def _way(ctx: ApiContext, body: dict[str, Any]) -> ContactWay:
     way = ctx.state.corp.contacts.ways.get(text(body, "config_id"))
     if way is None:
@@ -127,6 +139,7 @@ async def add_contact_way(ctx: ApiContext) -> JsonResult:
     users = _users(ctx.state, body) or []
     parties = _parties(body) or []
     _check_members(way_type, users, parties)
+    check_ways_quota(ctx)
     way = ContactWay(
         config_id=new_config_id(),
         app=ctx.state.app.name,
@@ -142,14 +155,14 @@ async def add_contact_way(ctx: ApiContext) -> JsonResult:
     )
     ctx.state.corp.contacts.add_way(way)
     answer = ok(config_id=way.config_id)
-    if way.qr_code:
-        answer["qr_code"] = way.qr_code
+    if way.scene == 2:
+        answer["qr_code"] = way.qr_code(base_url(ctx.request))
     return answer
 
 
 async def get_contact_way(ctx: ApiContext) -> JsonResult:
     """One contact way: {contact_way: {...}}."""
-    return ok(contact_way=_way(ctx, await ctx.json()).as_json())
+    return ok(contact_way=_way(ctx, await ctx.json()).as_json(base_url(ctx.request)))
 
 
 async def update_contact_way(ctx: ApiContext) -> JsonResult:
@@ -253,8 +266,9 @@ async def get_external_contact(ctx: ApiContext) -> JsonResult:
         raise WecomApiError(40096, "unknown external_userid")
     if not customer.follow:
         raise WecomApiError(84061, "no member of the corp has this customer")
+    tags = ctx.state.corp.contacts.tags
     return ok(
         external_contact=customer.as_json(),
-        follow_user=[f.as_json() for f in customer.follow.values()],
+        follow_user=[f.as_json(tags) for f in customer.follow.values()],
         next_cursor="",
     )

@@ -10,16 +10,30 @@ from aiohttp import web
 
 from channels.wechat.sandbox.clock import Clock
 
-from . import api_contacts, api_group_msg, api_groups, api_jssdk, api_media, api_message, api_token
+from . import (
+    api_contacts,
+    api_group_msg,
+    api_groups,
+    api_join_ways,
+    api_jssdk,
+    api_media,
+    api_message,
+    api_tags,
+    api_token,
+    api_users,
+)
 from .api import Handler, endpoint
 from .apps import FakeWecomApp
 from .control import add_control_routes
 from .group_routes import add_group_routes
 from .limits import WecomLimits
+from .qr import add_qr_routes
 from .state import FakeWecom
 
 WECOM_FAKE_STATE: Final = web.AppKey("WECOM_FAKE_STATE", FakeWecom)
 """`app[WECOM_FAKE_STATE]` is the in-process FakeWecom of a fake app."""
+
+JOIN_WAY: Final = "/cgi-bin/externalcontact/groupchat/"
 
 API_ROUTES: Final[tuple[tuple[str, str, Handler, bool], ...]] = (
     ("GET", "/cgi-bin/gettoken", api_token.gettoken, False),
@@ -47,6 +61,14 @@ API_ROUTES: Final[tuple[tuple[str, str, Handler, bool], ...]] = (
     ("POST", "/cgi-bin/externalcontact/send_welcome_msg", api_contacts.send_welcome_msg, True),
     ("POST", "/cgi-bin/externalcontact/remark", api_contacts.remark, True),
     ("GET", "/cgi-bin/externalcontact/get", api_contacts.get_external_contact, True),
+    ("POST", JOIN_WAY + "add_join_way", api_join_ways.add_join_way, True),
+    ("POST", JOIN_WAY + "get_join_way", api_join_ways.get_join_way, True),
+    ("POST", JOIN_WAY + "update_join_way", api_join_ways.update_join_way, True),
+    ("POST", JOIN_WAY + "del_join_way", api_join_ways.del_join_way, True),
+    ("POST", "/cgi-bin/externalcontact/get_corp_tag_list", api_tags.get_corp_tag_list, True),
+    ("POST", "/cgi-bin/externalcontact/add_corp_tag", api_tags.add_corp_tag, True),
+    ("POST", "/cgi-bin/externalcontact/mark_tag", api_tags.mark_tag, True),
+    ("GET", "/cgi-bin/user/get", api_users.user_get, True),
 )
 """(method, path, handler, needs access_token) of every WeCom API the fake serves."""
 
@@ -59,7 +81,7 @@ def create_wecom_fake_app(
     token_ttl: int = 7200,
     limits: WecomLimits | None = None,
 ) -> web.Application:
-    """The fake WeCom for `apps`: /cgi-bin API, callbacks out, /sandbox control.
+    """The fake WeCom for `apps`: /cgi-bin API, callbacks out, /sandbox control and QR pictures.
 
     Mount it with `parent.add_subapp("/wecom", fake)` (clients then use the base URL
     `http://host:port/wecom`) or serve it on its own (base URL = server root).
@@ -81,6 +103,7 @@ def create_wecom_fake_app(
         app.router.add_route(method, path, endpoint(wecom, path, handler, auth=auth))
     add_control_routes(app.router, wecom)
     add_group_routes(app.router, wecom)
+    add_qr_routes(app.router, wecom)
     app.on_shutdown.append(_release_hangs)
     app.cleanup_ctx.append(_callback_session)
     return app

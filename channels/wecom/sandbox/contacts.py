@@ -10,6 +10,8 @@ what the /cgi-bin routes read and the control methods change.
   contact way it came through, ``add_way`` and ``oper_userid``.
 - A welcome code is issued with an add event; it can be used once, within
   ``WecomLimits.welcome_code_ttl`` seconds of platform time.
+- The corp also keeps its 「加入群聊」 join ways (``join_ways.py``, sharing the ways quota with
+  contact ways) and its corp tags (``tags.py``), which follow entries carry as ``tag_ids``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from .join_ways import JoinWay
+from .qr import qr_url
+from .tags import CorpTags
 
 ADD_WAY_QR: Final = 1
 """add_way of a customer who scanned a member's QR code (contact ways of scene 2)."""
@@ -53,14 +59,16 @@ class ContactWay:
     """Which of `users` the next scan reaches (multi-member codes take turns)."""
 
     @property
-    def qr_code(self) -> str:
-        """The QR code picture URL (scene 2); "" for a mini-program button."""
-        if self.scene != 2:
-            return ""
-        return f"https://wework.qpic.cn/wwpic/{self.config_id}/0"
+    def qr_link(self) -> str:
+        """What the QR picture encodes (a stand-in for the platform's contact link)."""
+        return f"https://work.weixin.qq.com/ca/{self.config_id}"
 
-    def as_json(self) -> dict[str, Any]:
-        """The contact_way object of get_contact_way."""
+    def qr_code(self, base: str) -> str:
+        """The QR picture URL on the fake at `base` (scene 2); "" for a mini-program button."""
+        return qr_url(base, self.config_id) if self.scene == 2 else ""
+
+    def as_json(self, base: str) -> dict[str, Any]:
+        """The contact_way object of get_contact_way (qr_code on the fake at `base`)."""
         item: dict[str, Any] = {
             "config_id": self.config_id,
             "type": self.type,
@@ -74,8 +82,8 @@ class ContactWay:
         }
         if self.style is not None:
             item["style"] = self.style
-        if self.qr_code:
-            item["qr_code"] = self.qr_code
+        if self.scene == 2:
+            item["qr_code"] = self.qr_code(base)
         return item
 
 
@@ -89,15 +97,17 @@ class FollowUser:
     add_way: int = ADD_WAY_QR
     remark: str = ""
     description: str = ""
+    tag_ids: list[str] = field(default_factory=list)
+    """Corp tags the member put on the customer (mark_tag), in marking order."""
 
-    def as_json(self) -> dict[str, Any]:
-        """The follow_user item."""
+    def as_json(self, tags: CorpTags | None = None) -> dict[str, Any]:
+        """The follow_user item (tag names looked up in `tags`)."""
         item: dict[str, Any] = {
             "userid": self.userid,
             "remark": self.remark,
             "description": self.description,
             "createtime": self.createtime,
-            "tags": [],
+            "tags": tags.describe(self.tag_ids) if tags is not None else [],
             "remark_mobiles": [],
             "add_way": self.add_way,
             "oper_userid": self.userid,
@@ -143,12 +153,20 @@ class WelcomeCode:
 
 
 class CorpContacts:
-    """The contact ways, external contacts and welcome codes of one corp."""
+    """The contact ways, join ways, external contacts, welcome codes and corp tags of one
+    corp."""
 
     def __init__(self) -> None:
         self.ways: dict[str, ContactWay] = {}
+        self.join_ways: dict[str, JoinWay] = {}
         self.externals: dict[str, ExternalContact] = {}
         self.welcome_codes: dict[str, WelcomeCode] = {}
+        self.tags = CorpTags()
+
+    @property
+    def way_count(self) -> int:
+        """Live API-made contact ways and join ways (they share one quota)."""
+        return len(self.ways) + len(self.join_ways)
 
     def add_way(self, way: ContactWay) -> None:
         """Keep a new contact way."""

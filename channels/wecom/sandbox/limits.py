@@ -84,6 +84,24 @@ class WecomLimits:
     """`remark` of externalcontact/remark (**unconfirmed**; 40058 beyond)."""
     external_description_chars: int = 150
     """`description` of externalcontact/remark (**unconfirmed**; 40058 beyond)."""
+    ways_max: int = 500_000
+    """API-made contact ways and join ways a corp may hold together (the fake counts the live
+    ones; add_contact_way / add_join_way answer 40058 at the quota: the code is the fake's
+    choice)."""
+
+    # join ways 「加入群聊」 (§4.9)
+    join_way_chats: int = 5
+    """Groups in chat_id_list (1..this; 40058 beyond)."""
+    join_way_remark_chars: int = 30
+    """`remark` of a join way; longer ones are truncated, not refused."""
+    join_way_state_chars: int = 30
+    """`state` of a join way (40058 beyond)."""
+    join_way_base_name_chars: int = 40
+    """`room_base_name` of a join way (40058 beyond)."""
+
+    # corp tags 企业标签 (official API, not in the fact sheet)
+    tag_name_chars: int = 30
+    """Names of corp tags and tag groups (**unconfirmed**; 40058 beyond)."""
 
 
 class RateWindow:

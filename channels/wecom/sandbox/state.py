@@ -26,6 +26,8 @@ from .tokens import WecomTokenStore
 if TYPE_CHECKING:
     from .contact_control import ContactControl, ContactOutcome
     from .group_control import GroupControl, GroupOutcome
+    from .join_control import JoinControl, JoinOutcome
+    from .join_ways import JoinWay
     from .member import FakeMember
 
 USERID: re.Pattern[str] = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -392,6 +394,32 @@ class FakeWecom:
         if found is None:
             raise ActionRejected(404, f"no external contact {external_userid!r} in this corp")
         return found
+
+    # join ways 「加入群聊」 (§4.9)
+
+    def _joins(self, app: str) -> JoinControl:
+        from .join_control import JoinControl
+
+        return JoinControl(self, self.state(app))
+
+    async def scan_join_way(
+        self,
+        app: str,
+        config_id: str,
+        external_userid: str | None = None,
+        name: str | None = None,
+        notify: bool = True,
+    ) -> JoinOutcome:
+        """A customer (`external_userid`, default a new one, called `name`) scans the QR code
+        of join way `config_id` and joins the first listed group below the QR cap, with
+        JoinScene 3 and the way's state; when all are full a group is auto-created (its create
+        callback first) or, without auto_create_room, ActionRejected 409. Sends
+        update/add_member to `app`."""
+        return await self._joins(app).scan(config_id, external_userid, name, notify)
+
+    def join_way(self, app: str, config_id: str) -> JoinWay:
+        """A join way of the app's corp (ActionRejected 404 if unknown or deleted)."""
+        return self._joins(app).way(config_id)
 
     # web pages: OAuth sign-in and JS-SDK tickets
 
