@@ -3,8 +3,10 @@
 ``python -m bench`` runs them all: script search in-process (:mod:`bench.search`) and through
 the server (:mod:`bench.search_server`), the callback benchmark, then the group SOP one
 (:mod:`bench.sop`: the scheduler planning and firing 10,000 executions against the bare platform
-calls); ``python -m bench search``, ``callback`` or ``sop`` runs one part. The exit status is 1
-when a target is not met (for ``sop``: when a count is wrong; its timings are only reported).
+calls) and the welcome one (:mod:`bench.welcome`: 2,000 new WeCom customers welcomed by the bot
+against the bare send_welcome_msg calls); ``python -m bench search``, ``callback``, ``sop`` or
+``welcome`` runs one part. The exit status is 1 when a target is not met (for ``sop`` and
+``welcome``: when a count is wrong; their timings are only reported).
 
 The callback benchmark runs in rounds; each round measures the bare reference and opsbot back
 to back, so every ratio compares runs minutes apart on the same machine. The figures reported
@@ -23,7 +25,7 @@ import timeit
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import callback, search, search_server, sop
+from bench import callback, search, search_server, sop, welcome
 from handlers.matching import Keyword, KeywordIndex, KeywordRule
 
 
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("all", "callback", "search", "sop"),
+        choices=("all", "callback", "search", "sop", "welcome"),
         default="all",
         help="what to run",
     )
@@ -62,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--requests", type=int, default=200_000, help="pre-built callbacks per run")
     sop.add_arguments(parser)
+    welcome.add_arguments(parser, database_url=False)  # sop's --database-url serves both
     args = parser.parse_args(argv)
     if args.which in ("all", "callback"):
         for tool in ("wrk", "taskset"):
@@ -81,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.which == "all":
             print(flush=True)
         failed |= sop.measure(args)
+    if args.which in ("all", "welcome"):
+        if args.which == "all":
+            print(flush=True)
+        failed |= welcome.measure(args)
     return 1 if failed else 0
 
 

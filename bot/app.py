@@ -22,10 +22,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import sop_runner
+from bot.customer_contact import CustomerContact
+from bot.group_codes import GroupCodes
 from bot.scheduler import Handler, JobScheduler
 from bot.settings import DatabaseSettings, Settings, WechatAccountSettings
 from bot.sop_runner import SopRunner
 from bot.staff_chat import StaffChat, build_staff_chat, running, server_url
+from bot.wecom_content import WecomContent
 from channels.wechat.account import WechatAccount
 from channels.wechat.callback import WechatCallback
 from channels.wechat.client import WechatClient, WechatQrIssuer
@@ -131,6 +134,17 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app[LIBRARY] = library
     staff_chat = build_staff_chat(settings, engine, outbox, library)
     app[STAFF_CHAT] = staff_chat
+    content = WecomContent(
+        engine, library, file_url=staff_chat.service.services.file_url, http=lambda: app[HTTP]
+    )
+    customers = CustomerContact(
+        engine,
+        staff_chat.wecom_clients,
+        content,
+        settings.customers,
+        settings.scheduler.timezone,
+    )
+    staff_chat.on_contact_change = customers.on_change
     app.add_routes(staff_chat.routes())
     app.add_routes(library_files.routes(library))
     sidebar = Sidebar(
@@ -176,6 +190,11 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     )
     kinds[sop_runner.KIND] = sops.run
     staff_chat.service.services.sop_results = sops
+    group_codes = GroupCodes(engine, staff_chat.wecom_clients, staff_chat.answers.queue, settings)
+    staff_chat.service.services.group_codes = group_codes
+    if staff_chat.group_sync is not None:
+        staff_chat.group_sync.listener = group_codes.on_group_change
+    app.add_routes(group_codes.routes())
     app.router.add_get("/healthz", _health)
 
     app.cleanup_ctx.append(_database(engine, owned))
@@ -184,6 +203,7 @@ def create_app(settings: Settings, *, engine: AsyncEngine | None = None) -> web.
     app.cleanup_ctx.append(_delivery(settings, accounts, owner))
     app.cleanup_ctx.append(_staff(staff_chat))
     app.cleanup_ctx.append(_scheduler(scheduler))
+    app.cleanup_ctx.append(_customer_followups(customers))
     app.cleanup_ctx.append(_group_sync(staff_chat, settings.scheduler.group_sync_seconds))
     app.cleanup_ctx.append(_housekeeping(engine, outbox, settings.database))
     return app
@@ -305,6 +325,20 @@ def _scheduler(scheduler: JobScheduler) -> Context:
             yield
         finally:
             await scheduler.stop()
+
+    return ctx
+
+
+def _customer_followups(customers: CustomerContact) -> Context:
+    """Finish the remarks and tags a stopped process left; wait for those under way at stop."""
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        found = await customers.resume()
+        if found:
+            log.info("finishing %d new customers' remarks and tags left by a stop", found)
+        yield
+        await customers.stop()
 
     return ctx
 

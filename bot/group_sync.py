@@ -12,13 +12,16 @@
   dismissed if we know it, and nothing is counted for it. Each event counts once however often
   it is delivered.
 - ``run_periodically``: the server's background loop (``scheduler.group_sync_seconds``).
+- ``listener`` (optional, e.g. the group codes of bot/group_codes.py) hears of each event after
+  it was applied (``(app, change)``; its failure fails the event, so WeCom tries again) and of
+  each full sync (``(app, None)``; its failure is logged).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 
 READS_AT_ONCE: Final = 4  # groupchat/get calls in flight during a full sync
 MEMBER_CHANGES: Final = ("add_member", "del_member")
+# Hears of an applied event (app, change) or of a full sync of an app (app, None).
+GroupListener = Callable[[str, GroupChange | None], Awaitable[None]]
 
 
 def group_info(group: Mapping[str, Any]) -> GroupInfo:
@@ -75,8 +80,10 @@ class GroupSync:
         *,
         page_size: int = GROUPCHAT_PAGE_MAX,
         reads_at_once: int = READS_AT_ONCE,
+        listener: GroupListener | None = None,
     ) -> None:
         self._engine = engine
+        self.listener = listener  # may be set after construction (at app start-up)
         self._clients = clients  # filled in at start-up
         self._timezone = timezone
         self._page_size = page_size
@@ -111,6 +118,11 @@ class GroupSync:
             result.dismissed,
             result.active,
         )
+        if self.listener is not None:
+            try:
+                await self.listener(app, None)
+            except Exception:
+                log.exception("the listener of the customer groups of %s failed after a sync", app)
         return result
 
     async def _read_all(self, client: WecomClient, chat_ids: Sequence[str]) -> list[GroupInfo]:
@@ -170,6 +182,8 @@ class GroupSync:
             return
         if not await repo.apply_event(self._engine, event):
             log.info("customer group event %s was applied before", change.dedupe_key)
+        if self.listener is not None:
+            await self.listener(app, change)
 
     async def run_periodically(self, apps: Sequence[str], every_seconds: float) -> None:
         """Sync each app now and then every ``every_seconds`` (0 or less: never), logging

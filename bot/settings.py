@@ -125,8 +125,8 @@ class CustomerSettings:
     # The welcome when a code's lead channel has none and admins set no default by chat;
     # a template with {{ customer.name }} (nickname) and {{ staff.name }}.
     default_welcome: str = (
-        "您好{{ '，' + customer.name if customer.name else '' }}！我是{{ staff.name or '您的顾问' }}，"
-        "很高兴为您服务，有问题随时找我。"
+        "您好{{ '，' + customer.name if customer.name else '' }}！"
+        "我是{{ staff.name or '您的顾问' }}，很高兴为您服务，有问题随时找我。"
     )
     # New customers' remark: {昵称} {渠道} {接待组} filled in, then cut to remark_chars
     # (the platform's limit of externalcontact/remark is unconfirmed; commonly 20).

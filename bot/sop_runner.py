@@ -6,9 +6,9 @@ One firing (:meth:`SopRunner.run`, payload ``{"rule_id"}``; 立即执行 adds ``
 1. The rule is read; a paused or removed rule does nothing (the returned line says so).
 2. The target groups are picked (handlers/group_sop.py), by owner; for an "after_created" rule
    only those created on the local day N days before the firing's.
-3. The content is built once: materials become image (``pic_url``) or link attachments;
-   scripts' pictures and videos are uploaded as WeCom temporary media (reused while they live,
-   shared with the sidebar), links and mini programs become their attachments.
+3. The content is built once (bot/wecom_content.py): materials become image or link
+   attachments, scripts' pictures and videos WeCom temporary media, links and mini programs
+   their attachments.
 4. Per owner: the execution is written (or found, on a retry), then ``add_msg_template`` is
    called for the owner's groups, at most 2000 per call; each call's msgid and fail list is
    stored at once, and the owner is reminded in the app chat to confirm the task.
@@ -27,7 +27,6 @@ and stores each group's result once the owner has sent the task.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from typing import Any, Final
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from channels.download import DownloadFailed, DownloadRefused, fetch_limited
+from bot.wecom_content import ContentError, WecomContent
 from channels.errors import (
     OutcomeUnknown,
     PlatformError,
@@ -45,9 +44,7 @@ from channels.errors import (
     PlatformUnavailable,
     RateLimited,
 )
-from channels.wecom import attachments
 from channels.wecom.client import GROUP_TASK_CHATS, WecomClient
-from channels.wecom.limits import TEMPORARY_MEDIA_REUSE
 from handlers.commands.base import PlatformFailure, Queue, split_chat_key
 from handlers.group_sop import (
     KIND,
@@ -57,8 +54,6 @@ from handlers.group_sop import (
 from handlers.messages import Text
 from handlers.schedules import RetryLater
 from scripts_library.library import ScriptLibrary
-from scripts_library.model import FILE_PREFIX, media_url
-from storage import commands_repo, library_repo
 from storage import sop_repo as repo
 from storage.models import utcnow
 from storage.schedule_repo import Job
@@ -80,27 +75,7 @@ UNKNOWN_OUTCOME: Final = (
 )
 
 
-class SopContentError(Exception):
-    """The rule's content cannot be built (a material or script gone, a file refused); the
-    message (Chinese) says which. The firing fails and is reported, not retried."""
-
-
-@dataclass(frozen=True)
-class _Media:
-    kind: str  # the WeCom upload type
-    what: str
-    limit: int
-    accepts: Callable[[str], bool]
-
-
-IMAGE: Final = _Media("image", "图片", 10 * MB, lambda t: t.startswith("image/"))
-VIDEO: Final = _Media("video", "视频", 10 * MB, lambda t: t == "video/mp4")
-EXTENSIONS: Final = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "video/mp4": "mp4",
-}
+SopContentError = ContentError  # the rule's content cannot be built; reported, not retried
 
 
 @dataclass
@@ -157,9 +132,7 @@ class SopRunner:
         self._engine = engine
         self._clients = clients  # filled in at start-up
         self._queue = queue
-        self._library = library
-        self._file_url = file_url
-        self._http = http
+        self._content = WecomContent(engine, library, file_url=file_url, http=http, clock=clock)
         self._clock = clock
 
     # One firing
@@ -187,7 +160,7 @@ class SopRunner:
             return line
         text = str(rule.content.get("text") or "")
         try:
-            attachments = await self._attachments(client, rule)
+            attachments = await self._content.attachments(client, rule.app, rule.content)
         except PlatformError as exc:
             if _transient(exc):
                 raise RetryLater(_reason(exc)) from exc
@@ -292,114 +265,6 @@ class SopRunner:
             await self._queue(*where, [Text(text)])
         else:
             log.info("%s", text)
-
-    # Content
-
-    async def _attachments(self, client: WecomClient, rule: Rule) -> list[dict[str, Any]]:
-        built = []
-        for item in rule.content.get("attachments") or []:
-            if item.get("source") == "material":
-                built.append(await self._material(item))
-            else:
-                built.append(await self._script(client, rule, item))
-        return built
-
-    async def _material(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        name = str(item.get("ref", ""))
-        found = await commands_repo.material(self._engine, str(item.get("account", "")), name)
-        if found is None:
-            raise SopContentError(f"附件素材「{name}」已不存在。")
-        detail = dict(found.get("detail") or {})
-        if found["kind"] == "image":
-            if not found.get("url"):
-                raise SopContentError(f"图片素材「{name}」没有图片地址。")
-            return attachments.image(pic_url=found["url"])
-        url = found.get("url") or detail.get("url") or ""
-        if not url:
-            raise SopContentError(f"图文素材「{name}」还没有可访问的文章链接。")
-        return attachments.link(
-            detail.get("title") or name,
-            url,
-            picurl=detail.get("picurl") or "",
-            desc=detail.get("digest") or "",
-        )
-
-    async def _script(
-        self, client: WecomClient, rule: Rule, item: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        title = str(item.get("title") or item.get("ref") or "")
-        if self._library is None:
-            raise SopContentError("话术库没有启用，无法发送话术附件。")
-        script = await self._library.get(
-            str(item.get("account", "")), int(item.get("id", 0)), str(item.get("viewer", ""))
-        )
-        if script is None:
-            raise SopContentError(f"附件话术「{title}」已不存在。")
-        body = script.body
-        if script.kind == "image":
-            return attachments.image(
-                media_id=await self._media(client, rule.app, body["image"], IMAGE)
-            )
-        if script.kind == "video":
-            return attachments.video(await self._media(client, rule.app, body["video"], VIDEO))
-        name = body.get("title") or script.title
-        if script.kind == "link":
-            return attachments.link(
-                name,
-                body["url"],
-                picurl=media_url(body.get("cover", ""), self._file_url),
-                desc=body.get("description") or "",
-            )
-        if script.kind == "miniprogram":
-            cover_id = await self._media(client, rule.app, body["cover"], IMAGE)
-            return attachments.miniprogram(name, cover_id, body["appid"], body["page"])
-        raise SopContentError(f"话术「{script.title}」是文本话术，请把文字写进 SOP 的内容。")
-
-    async def _media(self, client: WecomClient, app: str, ref: str, rule: _Media) -> str:
-        """The media_id of a picture or video, uploaded once and reused while it lives."""
-        owner = f"wecom:{app}"
-        kept = ref.startswith(FILE_PREFIX)
-        source = ref[len(FILE_PREFIX) :] if kept else hashlib.sha256(ref.encode()).hexdigest()
-        media_id = await library_repo.platform_media(self._engine, owner, source, self._clock())
-        if media_id is not None:
-            return media_id
-        content_type, data = await (self._kept(source) if kept else self._download(ref, rule))
-        if not rule.accepts(content_type):
-            raise SopContentError(f"这个{rule.what}是 {content_type} 格式，企业微信不接受。")
-        if len(data) > rule.limit:
-            raise SopContentError(f"这个{rule.what}超过 {rule.limit // MB} MB，企业微信不接受。")
-        filename = f"{rule.kind}.{EXTENSIONS.get(content_type, 'bin')}"
-        media_id = await client.upload_media(rule.kind, filename, data)
-        expires = self._clock() + TEMPORARY_MEDIA_REUSE
-        await library_repo.put_platform_media(self._engine, owner, source, media_id, expires)
-        return media_id
-
-    async def _kept(self, sha256: str) -> tuple[str, bytes]:
-        found = await self._library.file(sha256) if self._library is not None else None
-        if found is None:
-            raise SopContentError("话术的文件已不在库里，请管理员重新上传。")
-        return found
-
-    async def _download(self, url: str, rule: _Media) -> tuple[str, bytes]:
-        if self._http is None:
-            raise SopContentError(f"无法下载{rule.what}：没有可用的网络连接。")
-        try:
-            data, content_type = await fetch_limited(
-                self._http(),
-                url,
-                limit=rule.limit,
-                client_timeout=DOWNLOAD_TIMEOUT,
-                allow_redirects=False,
-            )
-        except DownloadRefused as exc:
-            if exc.why == "size":
-                raise SopContentError(
-                    f"这个{rule.what}超过 {rule.limit // MB} MB，企业微信不接受。"
-                ) from None
-            raise SopContentError(f"{rule.what}下载失败（HTTP {exc.status}）。") from None
-        except DownloadFailed as exc:
-            raise RetryLater(f"{rule.what}下载失败（{exc}）") from exc
-        return content_type, data
 
     # Results (SopResultsPort)
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.group_sync import GroupSync
 from bot.settings import Settings, TelegramBotSettings, WecomAppSettings
-from bot.staff_ports import StaffMedia, WechatAccountPort
+from bot.staff_ports import StaffMedia, WechatAccountPort, WecomContactWays
 from channels.telegram.bot import TelegramBot
 from channels.telegram.client import TelegramClient
 from channels.telegram.outbound import TelegramSender
@@ -28,12 +28,13 @@ from channels.telegram.webhook import TelegramWebhook
 from channels.tokens import TokenStorePort
 from channels.wechat.client import WechatClient
 from channels.wecom.app import WecomApp
-from channels.wecom.callback import WecomCallback
+from channels.wecom.callback import ContactChangeHandler, WecomCallback
 from channels.wecom.client import WecomClient
 from channels.wecom.outbound import WecomSender
 from handlers.commands.areas import build_registry, build_wizards
 from handlers.commands.base import Limits, Services
 from handlers.commands.service import CommandService
+from handlers.customers import ContactDefaults
 from handlers.delivery import DeliveryWorker, Sender
 from handlers.messages import Message, message_to_dict
 from scripts_library.library import ScriptLibrary
@@ -94,6 +95,8 @@ class StaffChat:
     wecom_clients: dict[str, WecomClient] = field(default_factory=dict)
     telegram_clients: dict[str, TelegramClient] = field(default_factory=dict)
     group_sync: GroupSync | None = None
+    # Handles change_external_contact events (welcomes, remarks, stats); set by the app.
+    on_contact_change: ContactChangeHandler | None = None
 
     def routes(self) -> list[web.RouteDef]:
         s = self.settings.server
@@ -105,6 +108,7 @@ class StaffChat:
                 timestamp_window=s.timestamp_window_seconds,
                 max_body_bytes=s.max_body_bytes,
                 on_group_change=self.group_sync.on_event if self.group_sync else None,
+                on_contact_change=self.on_contact_change,
             ).routes()
         if self.telegram_bots:
             routes += TelegramWebhook(
@@ -162,6 +166,12 @@ def build_staff_chat(
         timezone=settings.scheduler.timezone,
         wecom_apps=tuple(settings.wecom),
         group_sync=group_sync,
+        contact_ways=WecomContactWays(wecom_clients),
+        contact_defaults=ContactDefaults(
+            settings.customers.default_welcome,
+            settings.customers.remark_pattern,
+            settings.customers.remark_chars,
+        ),
         file_url=lambda sha256: f"{server_url(settings)}/library/files/{sha256}",
     )
     service = CommandService(

@@ -7,7 +7,7 @@ Chinese message for the admin.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,9 +22,12 @@ from channels.telegram.client import TelegramClient
 from channels.wechat.client import WechatClient, WechatQrIssuer
 from channels.wechat.limits import menu_problems
 from channels.wechat.mass import OPENIDS_MAX, OPENIDS_MIN, mass_message
-from channels.wecom.client import WecomClient
+from channels.wecom.client import USER_NOT_FOUND, WecomClient
 from handlers.commands.base import PlatformFailure
 from handlers.config import AccountConfig
+
+# user/get answers for a userid the corp does not have: 40003 invalid, 60111 not found.
+NO_SUCH_MEMBER = frozenset({40003, USER_NOT_FOUND})
 
 
 @asynccontextmanager
@@ -129,6 +132,55 @@ def _mass_message(content: dict[str, Any]) -> dict[str, Any]:
     return mass_message(
         kind, text=str(content.get("text", "")), media_id=str(content.get("media_id", ""))
     )
+
+
+class WecomContactWays:
+    """:class:`handlers.commands.base.ContactWaysPort` over the WeCom apps' clients.
+
+    Every way is made with ``multi`` (type 2), even for one member: the platform keeps a way's
+    type for good, and a type-1 way can never take a second member, so a reception group that
+    grows from one member to several would need its printed QR code replaced. Type 2 takes one
+    member or many.
+    """
+
+    def __init__(self, clients: Mapping[str, WecomClient]) -> None:
+        self._clients = clients
+
+    def _client(self, app: str) -> WecomClient:
+        client = self._clients.get(app)
+        if client is None:
+            raise PlatformFailure(f"企业微信应用 {app} 还没有连接好，请稍后再试")
+        return client
+
+    async def add_contact_way(
+        self, app: str, users: Sequence[str], *, state: str, remark: str, skip_verify: bool
+    ) -> tuple[str, str]:
+        client = self._client(app)
+        async with platform_call("创建联系我二维码"):
+            return await client.add_contact_way(
+                list(users), multi=True, state=state, remark=remark, skip_verify=skip_verify
+            )
+
+    async def update_contact_way(self, app: str, config_id: str, users: Sequence[str]) -> None:
+        client = self._client(app)
+        async with platform_call("更新联系我二维码的成员"):
+            await client.update_contact_way(config_id, users=list(users))
+
+    async def del_contact_way(self, app: str, config_id: str) -> None:
+        client = self._client(app)
+        async with platform_call("删除联系我二维码"):
+            await client.del_contact_way(config_id)
+
+    async def member_name(self, app: str, userid: str) -> str | None:
+        client = self._client(app)
+        try:
+            async with platform_call("查询企业成员"):
+                return await client.user_name(userid)
+        except PlatformFailure as exc:
+            cause = exc.__cause__
+            if isinstance(cause, PlatformRejected) and cause.code in NO_SUCH_MEMBER:
+                return None
+            raise
 
 
 class StaffMedia:

@@ -13,6 +13,7 @@ and written ``file:<sha256>``, which :func:`file_url` turns into the address the
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from handlers.messages import Article, Clip, Message, News, Picture, Text
 from handlers.templating import TemplateCompiler, TemplateError, render_or_none
+
+log = logging.getLogger(__name__)
 
 KINDS = {"text": "文本", "image": "图片", "link": "链接", "miniprogram": "小程序", "video": "视频"}
 KIND_BY_NAME = {**{v: k for k, v in KINDS.items()}, **{k: k for k in KINDS}, "mp": "miniprogram"}
@@ -263,10 +266,20 @@ def context(customer: Mapping[str, str] | None, staff: Mapping[str, str]) -> dic
     }
 
 
+def render_source(source: str, variables: Mapping[str, Any], where: str) -> str | None:
+    """A text in the script template language (checked with :func:`check_template`) for one
+    customer and staff member; None when it cannot be rendered (logged with ``where``)."""
+    try:
+        template = _compiler.compile(source)
+    except TemplateError:
+        log.exception("%s: the template does not compile", where)
+        return None
+    return render_or_none(template, variables, where)
+
+
 def render_text(script: Script, variables: Mapping[str, Any]) -> str:
     """The text of a text script for one customer and staff member."""
-    template = _compiler.compile(script.body["text"])
-    rendered = render_or_none(template, variables, f"script {script.id}")
+    rendered = render_source(script.body["text"], variables, f"script {script.id}")
     if rendered is None:
         raise ScriptError(f"话术「{script.title}」渲染失败，请管理员检查内容。")
     return rendered

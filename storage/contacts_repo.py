@@ -511,6 +511,58 @@ async def remove_code(engine: AsyncEngine, code_id: int) -> bool:
 # Customer change events
 
 
+@dataclass(frozen=True)
+class AddContext:
+    """What handling an add event needs, read in one go: the relation's newest event, the code
+    its state names, that code's lead channel and the app's default welcome set by chat."""
+
+    latest: ContactEvent | None
+    code: LiveCode | None
+    channel: LeadChannel | None
+    default_welcome: dict[str, Any]
+
+
+async def add_context(
+    engine: AsyncEngine, app: str, userid: str, external_userid: str, state: str
+) -> AddContext:
+    async with read_connection(engine) as conn:
+        latest = (
+            await conn.execute(
+                select(_events)
+                .where(
+                    _events.c.app == app,
+                    _events.c.userid == userid,
+                    _events.c.external_userid == external_userid,
+                )
+                .order_by(desc(_events.c.id))
+                .limit(1)
+            )
+        ).first()
+        code = None
+        if state:
+            code = (
+                await conn.execute(
+                    select(_codes).where(_codes.c.app == app, _codes.c.state == state)
+                )
+            ).first()
+        channel = None
+        if code is not None:
+            channel = (
+                await conn.execute(
+                    select(_channels).where(_channels.c.id == code._mapping["channel_id"])
+                )
+            ).first()
+        default = (
+            await conn.execute(select(_settings.c.default_welcome).where(_settings.c.app == app))
+        ).first()
+    return AddContext(
+        _event(latest) if latest is not None else None,
+        _code(code) if code is not None else None,
+        _channel(channel) if channel is not None else None,
+        dict(default[0] or {}) if default is not None else {},
+    )
+
+
 async def claim_add(
     engine: AsyncEngine,
     *,
@@ -528,6 +580,9 @@ async def claim_add(
 ) -> ContactEvent | None:
     """Store an add event, counted to ``code`` (and its channel and group); None when this event
     was stored before (a retried callback: do nothing more)."""
+    code_id, channel_id, group_id = (
+        (code.id, code.channel_id, code.group_id) if code else (None, None, None)
+    )
     values = {
         "dedupe_key": dedupe_key,
         "app": app,
@@ -535,9 +590,9 @@ async def claim_add(
         "userid": userid,
         "external_userid": external_userid,
         "state": state,
-        "code_id": code.id if code else None,
-        "channel_id": code.channel_id if code else None,
-        "group_id": code.group_id if code else None,
+        "code_id": code_id,
+        "channel_id": channel_id,
+        "group_id": group_id,
         "day": day,
         "at": at,
         "received_at": received_at,
@@ -547,7 +602,26 @@ async def claim_add(
     event_id = await _insert(engine, _events, values)
     if event_id is None:
         return None
-    return await event_by_id(engine, event_id)
+    return ContactEvent(
+        event_id,
+        app,
+        "add",
+        userid,
+        external_userid,
+        state,
+        code_id,
+        channel_id,
+        group_id,
+        day,
+        at,
+        received_at,
+        welcome_status,
+        "",
+        None,
+        followup,
+        "",
+        "",
+    )
 
 
 async def event_by_id(engine: AsyncEngine, event_id: int) -> ContactEvent | None:

@@ -11,8 +11,10 @@ from typing import Any, Literal, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.config import AccountConfig
+from handlers.customers import ContactDefaults
 from handlers.messages import Message, Text
 from scripts_library.library import ScriptLibrary
+from storage.group_codes_repo import GroupCode, Rebalanced
 
 Role = Literal["staff", "admin"]
 ROLES: tuple[Role, ...] = ("staff", "admin")
@@ -212,6 +214,35 @@ class ContactWaysPort(Protocol):
         ...
 
 
+class GroupCodesPort(Protocol):
+    """Unlimited group codes (无限群活码) over WeCom join ways (bot/group_codes.py); raise
+    CommandError for what cannot be done and PlatformFailure for what WeCom refused."""
+
+    def landing_url(self, slug: str) -> str:
+        """The address of a code's landing page."""
+        ...
+
+    async def create(
+        self,
+        app: str,
+        name: str,
+        chat_ids: Sequence[str],
+        *,
+        auto_create: bool,
+        base_name: str,
+        created_by: str,
+        chat: str,
+    ) -> GroupCode: ...
+
+    async def add_groups(self, code: GroupCode, chat_ids: Sequence[str]) -> Rebalanced: ...
+
+    async def set_full(self, code: GroupCode, members: int) -> Rebalanced: ...
+
+    async def remove(self, code: GroupCode) -> None: ...
+
+    async def rebalance(self, code: GroupCode) -> Rebalanced: ...
+
+
 # Queue answers into a staff chat now (progress of long work): (platform, account, chat, msgs).
 Queue = Callable[[str, str, str, list[Message]], Awaitable[None]]
 
@@ -240,6 +271,8 @@ class Services:
     group_sync: GroupSyncPort | None = None
     sop_results: SopResultsPort | None = None
     contact_ways: ContactWaysPort | None = None
+    contact_defaults: ContactDefaults = field(default_factory=ContactDefaults)
+    group_codes: GroupCodesPort | None = None
     # The address where the server serves a kept file (a script's picture or video) by SHA-256.
     file_url: Callable[[str], str] = lambda sha256: f"/library/files/{sha256}"
 

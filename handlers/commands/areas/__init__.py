@@ -6,11 +6,16 @@ from handlers.commands.areas import (
     admin,
     basics,
     channels,
+    contact_stats,
     follow,
+    group_codes,
     groups,
+    lead_channels,
+    live_codes,
     mass,
     materials,
     menu,
+    reception,
     rules,
     scripts,
     sop,
@@ -33,7 +38,12 @@ def build_registry() -> Registry:
         *stats.specs(),
         *scripts.specs(),
         *groups.specs(),
+        *group_codes.specs(),
         *sop.specs(),
+        *lead_channels.specs(),
+        *reception.specs(),
+        *live_codes.specs(),
+        *contact_stats.specs(),
         *admin.specs(),
     ]:
         registry.add(spec)
@@ -48,6 +58,7 @@ def build_wizards() -> dict[str, Wizard]:
         materials.NEWS_WIZARD,
         mass.NEW_WIZARD,
         sop.SOP_WIZARD,
+        *lead_channels.wizards(),
         *scripts.wizards(),
     )
     return {w.name: w for w in wizards}

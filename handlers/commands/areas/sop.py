@@ -13,6 +13,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from handlers.commands.attachments import ATTACHMENT_PROMPT, MAX_ATTACHMENTS
+from handlers.commands.attachments import read_attachment as _read_attachment
 from handlers.commands.base import (
     CommandError,
     CommandSpec,
@@ -27,7 +29,6 @@ from handlers.config import NAME_PATTERN
 from handlers.group_sop import (
     EXECUTION_STATUS_NAMES,
     KIND,
-    MAX_ATTACHMENTS,
     MAX_TEXT_BYTES,
     RESULT_NAMES,
     RULE_STATUS_NAMES,
@@ -40,7 +41,7 @@ from handlers.group_sop import (
     text_bytes,
 )
 from handlers.schedules import ScheduleError, describe_time, first_fire, zone
-from storage import commands_repo, schedule_repo
+from storage import schedule_repo
 from storage import sop_repo as repo
 from storage.sop_repo import Group, Rule
 
@@ -90,57 +91,6 @@ async def _read_text(_ctx: Ctx, answer: Answer) -> str:
             f"收到 {text_bytes(text)} 字节。"
         )
     return text
-
-
-async def _read_attachment(ctx: Ctx, answer: Answer) -> dict[str, Any]:
-    text = answer.text.strip().replace("：", ":")
-    kind, _, ref = text.partition(":")
-    kind, ref = fold(kind), ref.strip()
-    if answer.image or not ref or kind not in ("素材", "material", "话术", "script"):
-        raise CommandError(
-            "附件写「素材:<名称>」或「话术:<快捷码或#编号>」；图片请先存为素材或话术。"
-        )
-    if kind in ("素材", "material"):
-        found = await commands_repo.material(ctx.engine, ctx.account, ref)
-        if found is None:
-            raise CommandError(f"没有名为「{ref}」的素材。发送「素材 列表」查看。")
-        detail = dict(found.get("detail") or {})
-        if found["kind"] == "image" and not found.get("url"):
-            raise CommandError(f"图片素材「{ref}」没有图片地址，不能作为附件。")
-        if found["kind"] == "news" and not (found.get("url") or detail.get("url")):
-            raise CommandError(f"图文素材「{ref}」还没有可访问的文章链接（草稿），不能作为附件。")
-        if found["kind"] not in ("image", "news"):
-            raise CommandError(f"素材「{ref}」不能作为附件。")
-        return {
-            "source": "material",
-            "ref": ref,
-            "account": ctx.account,
-            "kind": found["kind"],
-            "title": detail.get("title") or ref,
-        }
-    if re.fullmatch(r"#[0-9]{1,9}", ref):
-        script = await ctx.library.get(ctx.account, int(ref[1:]), ctx.caller.person)
-    else:
-        script = await ctx.library.by_shortcode(ctx.account, ref, ctx.caller.person)
-    if script is None:
-        raise CommandError(f"没有找到话术「{ref}」。写快捷码或 #编号，如「话术:#12」。")
-    if script.kind == "text":
-        raise CommandError("文本话术不能作为附件：请把文字写在 SOP 的内容里。")
-    return {
-        "source": "script",
-        "ref": f"#{script.id}",
-        "id": script.id,
-        "account": ctx.account,
-        "kind": script.kind,
-        "title": script.title,
-        "viewer": script.owner,
-    }
-
-
-ATTACHMENT_PROMPT = (
-    f"附件（最多 {MAX_ATTACHMENTS} 个，一次一个）：「素材:<名称>」用图片或图文素材，"
-    "「话术:<快捷码或#编号>」用图片、链接、小程序或视频话术。"
-)
 
 
 # Helpers
