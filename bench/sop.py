@@ -124,6 +124,18 @@ class Problems:
         if got != wanted:
             self.found.append(f"{what}: {got:,}, expected {wanted:,}")
 
+    def count_loop_errors(self) -> None:
+        """Count exceptions no task caught (the first two are logged) on the running loop."""
+
+        def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            self.loop_errors += 1
+            if self.loop_errors <= 2:
+                log.error("%s: %r", context.get("message"), context.get("exception"))
+            elif self.loop_errors == 3:
+                log.error("(more such errors are only counted)")
+
+        asyncio.get_running_loop().set_exception_handler(on_loop_error)
+
 
 # Databases
 
@@ -608,15 +620,7 @@ def print_table(parts: Sequence[Part], reference: Part) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     problems = Problems()
-
-    def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        problems.loop_errors += 1
-        if problems.loop_errors <= 2:
-            log.error("%s: %r", context.get("message"), context.get("exception"))
-        elif problems.loop_errors == 3:
-            log.error("(more such errors are only counted)")
-
-    asyncio.get_running_loop().set_exception_handler(on_loop_error)
+    problems.count_loop_errors()
     rules = max(1, min(args.rules, args.count))
     owners = max(1, args.count // rules)
     workdir = Path(tempfile.mkdtemp(prefix="opsbot-bench-sop-"))

@@ -67,7 +67,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.sop import Databases, memory_mb
+from bench.sop import Databases, Problems, memory_mb
 from bot.customer_contact import CustomerContact
 from bot.settings import CustomerSettings
 from bot.wecom_content import WecomContent
@@ -110,18 +110,6 @@ STALL_SECONDS: Final = 30.0  # give the follow-ups up when none finished for thi
 _events = table_of(ContactEventRow)
 
 log = logging.getLogger("bench.welcome")
-
-
-@dataclass
-class Problems:
-    """Count mismatches and errors seen anywhere in the run (any makes the exit status 1)."""
-
-    found: list[str] = field(default_factory=list)
-    loop_errors: int = 0
-
-    def check(self, what: str, got: int, wanted: int) -> None:
-        if got != wanted:
-            self.found.append(f"{what}: {got:,}, expected {wanted:,}")
 
 
 @dataclass
@@ -507,15 +495,7 @@ def print_table(rows: Sequence[Latencies]) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     problems = Problems()
-
-    def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        problems.loop_errors += 1
-        if problems.loop_errors <= 2:
-            log.error("%s: %r", context.get("message"), context.get("exception"))
-        elif problems.loop_errors == 3:
-            log.error("(more such errors are only counted)")
-
-    asyncio.get_running_loop().set_exception_handler(on_loop_error)
+    problems.count_loop_errors()
     count, concurrency = args.customers, args.concurrency
     workdir = Path(tempfile.mkdtemp(prefix="opsbot-bench-welcome-"))
     dbs = Databases(args.database_url, workdir)
